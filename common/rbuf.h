@@ -1,0 +1,32 @@
+/*
+ * Refcounted immutable byte buffers. An outgoing frame is encoded once into
+ * an rbuf and the same bytes are queued on every recipient's output; each
+ * queue entry holds one reference. Single-threaded: no atomics.
+ */
+#ifndef AG_RBUF_H
+#define AG_RBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct rbuf {
+	uint32_t refs;
+	uint32_t len;
+	uint8_t data[];
+};
+
+/* Returns an owned buffer of len bytes (contents uninitialised), refs = 1. */
+struct rbuf *rbuf_new(size_t len);
+/* Returns an owned buffer holding a copy of the len bytes at p. */
+struct rbuf *rbuf_copy(const void *p, size_t len);
+/* Adds a reference; returns b. */
+static inline struct rbuf *
+rbuf_ref(struct rbuf *b)
+{
+	b->refs++;
+	return b;
+}
+/* Drops a reference, freeing the buffer on the last; accepts NULL. */
+void rbuf_unref(struct rbuf *b);
+
+#endif

@@ -1,0 +1,107 @@
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/mem.h"
+#include "common/rbuf.h"
+#include "common/strbuf.h"
+
+static const char *
+json_of(struct strbuf *sb, const char *s, size_t n)
+{
+	sb_reset(sb);
+	sb_add_json_str(sb, s, n);
+	return sb->data;
+}
+
+START_TEST(test_append_and_grow)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	for (int i = 0; i < 1000; i++) {
+		sb_addc(&sb, (char) ('a' + i % 26));
+	}
+	ck_assert_uint_eq(sb.len, 1000);
+	ck_assert_int_eq(sb.data[1000], '\0');
+	ck_assert_int_eq(sb.data[27], 'b');
+	sb_reset(&sb);
+	ck_assert_uint_eq(sb.len, 0);
+	sb_addf(&sb, "%d-%s", 42, "x");
+	ck_assert_str_eq(sb.data, "42-x");
+	sb_fini(&sb);
+}
+END_TEST
+
+START_TEST(test_json_escape)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	ck_assert_str_eq(json_of(&sb, "plain", 5), "\"plain\"");
+	ck_assert_str_eq(json_of(&sb, "a\"b\\c", 5), "\"a\\\"b\\\\c\"");
+	ck_assert_str_eq(json_of(&sb, "\n\r\t", 3), "\"\\n\\r\\t\"");
+	ck_assert_str_eq(json_of(&sb, "\x01\x1f", 2), "\"\\u0001\\u001f\"");
+	ck_assert_str_eq(json_of(&sb, "\0x", 2), "\"\\u0000x\"");
+	/* UTF-8 passes through untouched. */
+	ck_assert_str_eq(json_of(&sb, "\xc3\xa9", 2), "\"\xc3\xa9\"");
+	ck_assert_str_eq(json_of(&sb, "", 0), "\"\"");
+	sb_fini(&sb);
+}
+END_TEST
+
+START_TEST(test_steal)
+{
+	struct strbuf sb;
+	size_t n = 0;
+	char *p;
+
+	sb_init(&sb);
+	p = sb_steal(&sb, &n);
+	ck_assert_str_eq(p, "");
+	ck_assert_uint_eq(n, 0);
+	mem_free(p);
+	sb_adds(&sb, "hello");
+	p = sb_steal(&sb, &n);
+	ck_assert_str_eq(p, "hello");
+	ck_assert_uint_eq(n, 5);
+	ck_assert_ptr_null(sb.data);
+	mem_free(p);
+}
+END_TEST
+
+START_TEST(test_rbuf_refs)
+{
+	struct rbuf *b = rbuf_copy("abc", 3);
+
+	ck_assert_uint_eq(b->refs, 1);
+	ck_assert_uint_eq(b->len, 3);
+	ck_assert_ptr_eq(rbuf_ref(b), b);
+	ck_assert_uint_eq(b->refs, 2);
+	rbuf_unref(b);
+	ck_assert_uint_eq(b->refs, 1);
+	ck_assert_int_eq(memcmp(b->data, "abc", 3), 0);
+	rbuf_unref(b);
+	rbuf_unref(NULL);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("strbuf");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_append_and_grow);
+	tcase_add_test(tc, test_json_escape);
+	tcase_add_test(tc, test_steal);
+	tcase_add_test(tc, test_rbuf_refs);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,310 @@
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/mem.h"
+#include "worker/scp.h"
+
+static struct scp_decoder d;
+
+static void
+setup(void)
+{
+	scp_decoder_init(&d);
+}
+
+static void
+teardown(void)
+{
+	scp_decoder_fini(&d);
+}
+
+static enum scp_result
+decode(const char *s)
+{
+	return scp_decode(&d, s, strlen(s));
+}
+
+/* Decodes s, which must hold exactly one packet, into *p. */
+static void
+one(const char *s, struct scp_packet *p)
+{
+	ck_assert_int_eq(decode(s), SCP_PACKETS);
+	ck_assert_int_eq(scp_next(&d, p), 1);
+}
+
+static int
+span_is(struct scp_span sp, const char *want)
+{
+	return sp.n == strlen(want) && memcmp(sp.p, want, sp.n) == 0;
+}
+
+START_TEST(test_handshake_packet)
+{
+	struct scp_packet p;
+
+	one("{\"event\":\"#handshake\",\"data\":{\"authToken\":null},\"cid\":"
+	    "1}",
+	    &p);
+	ck_assert_int_eq(p.kind, SCP_EVENT);
+	ck_assert(scp_str_eq(&d, p.event, "#handshake"));
+	ck_assert(span_is(scp_raw(&d, p.cid), "1"));
+	ck_assert(scp_is_object(&d, p.data));
+	ck_assert(scp_is_null(&d, scp_field(&d, p.data, "authToken")));
+	ck_assert_int_eq(p.rid, SCP_NONE);
+	ck_assert_int_eq(scp_next(&d, &p), 0);
+}
+END_TEST
+
+START_TEST(test_raw_messages)
+{
+	/* sc-formatter: anything not starting with { or [ is a raw string;
+	 * invalid JSON too. */
+	ck_assert_int_eq(decode("hello raw"), SCP_RAW);
+	ck_assert_int_eq(decode(""), SCP_RAW);
+	ck_assert_int_eq(decode("   "), SCP_RAW);
+	ck_assert_int_eq(decode("{broken"), SCP_RAW);
+	ck_assert_int_eq(decode("\"str\""), SCP_RAW);
+	ck_assert_int_eq(decode("42"), SCP_RAW);
+	ck_assert_int_eq(decode("{\"a\":1} x"), SCP_RAW);
+	ck_assert_int_eq(decode("{\"a\":1}{\"b\":2}"), SCP_RAW);
+	ck_assert_int_eq(decode("{\"a\":tru}"), SCP_RAW);
+	ck_assert_int_eq(decode("{\"a\":01}"), SCP_RAW);
+	ck_assert_int_eq(decode("{\"a\":1.}"), SCP_RAW);
+	ck_assert_int_eq(decode("{\"a\":-}"), SCP_RAW);
+	ck_assert_int_eq(decode("{\"a\":1e}"), SCP_RAW);
+	ck_assert_int_eq(decode("{\"a\" \"b\"}"), SCP_RAW);
+	ck_assert_int_eq(decode("{1:2}"), SCP_RAW);
+	ck_assert_int_eq(decode("{\"a\":\"x\ny\"}"), SCP_RAW);
+	ck_assert_int_eq(decode("{\"a\":\"\\x\"}"), SCP_RAW);
+	ck_assert_int_eq(decode("{\"a\":\"\\u12\"}"), SCP_RAW);
+	ck_assert_int_eq(decode("[1,"), SCP_RAW);
+	ck_assert_int_eq(decode("{\"a\":[1,2}"), SCP_RAW);
+	/* Valid JSON that is not a packet is still JSON. */
+	ck_assert_int_eq(decode("  {\"foo\":1}\n"), SCP_PACKETS);
+	ck_assert_int_eq(
+	    decode("{\"a\":-1.5e+3,\"b\":[true,false,null]}"), SCP_PACKETS);
+}
+END_TEST
+
+START_TEST(test_kinds)
+{
+	struct scp_packet p;
+
+	one("{\"foo\":1}", &p);
+	ck_assert_int_eq(p.kind, SCP_OTHER);
+	one("{\"rid\":999,\"data\":1}", &p);
+	ck_assert_int_eq(p.kind, SCP_RESPONSE);
+	ck_assert(span_is(scp_raw(&d, p.rid), "999"));
+	/* A string cid is not a cid: the packet is a transmit. */
+	one("{\"event\":\"echo\",\"data\":1,\"cid\":\"x\"}", &p);
+	ck_assert_int_eq(p.kind, SCP_EVENT);
+	ck_assert_int_eq(p.cid, SCP_NONE);
+	/* A non-string event is no event. */
+	one("{\"event\":5,\"cid\":1}", &p);
+	ck_assert_int_eq(p.kind, SCP_OTHER);
+	/* data null counts as absent. */
+	one("{\"event\":\"x\",\"data\":null}", &p);
+	ck_assert_int_eq(p.data, SCP_NONE);
+	one("{\"event\":\"x\",\"cid\":-3.5}", &p);
+	ck_assert(span_is(scp_raw(&d, p.cid), "-3.5"));
+}
+END_TEST
+
+START_TEST(test_batch)
+{
+	struct scp_packet p;
+	const char *s = "[{\"event\":\"chat\",\"data\":\"in-array\"},"
+	                "{\"event\":\"echo\",\"data\":{\"x\":[1,{\"y\":2}]},"
+	                "\"cid\":900},5,[1]]";
+
+	ck_assert_int_eq(decode(s), SCP_PACKETS);
+	ck_assert_int_eq(scp_next(&d, &p), 1);
+	ck_assert(scp_str_eq(&d, p.event, "chat"));
+	ck_assert(span_is(scp_raw(&d, p.data), "\"in-array\""));
+	ck_assert_int_eq(scp_next(&d, &p), 1);
+	ck_assert(scp_str_eq(&d, p.event, "echo"));
+	ck_assert(span_is(scp_raw(&d, p.cid), "900"));
+	ck_assert(span_is(scp_raw(&d, p.data), "{\"x\":[1,{\"y\":2}]}"));
+	ck_assert_int_eq(scp_next(&d, &p), 1);
+	ck_assert_int_eq(p.kind, SCP_OTHER);
+	ck_assert_int_eq(scp_next(&d, &p), 1);
+	ck_assert_int_eq(p.kind, SCP_OTHER);
+	ck_assert_int_eq(scp_next(&d, &p), 0);
+	ck_assert_int_eq(decode("[]"), SCP_PACKETS);
+	ck_assert_int_eq(scp_next(&d, &p), 0);
+}
+END_TEST
+
+START_TEST(test_fields_skip_nested)
+{
+	struct scp_packet p;
+	const char *s
+	    = "{\"data\":{\"a\":{\"channel\":\"deep\"},\"b\":[\"channel\"],"
+	      "\"channel\":\"top\",\"data\":{\"k\":[1,2,3]}},"
+	      "\"event\":\"#publish\",\"cid\":6}";
+
+	one(s, &p);
+	ck_assert(scp_str_eq(&d, scp_field(&d, p.data, "channel"), "top"));
+	ck_assert(span_is(
+	    scp_raw(&d, scp_field(&d, p.data, "data")), "{\"k\":[1,2,3]}"));
+	ck_assert_int_eq(scp_field(&d, p.data, "missing"), SCP_NONE);
+	/* scp_field on a non-object finds nothing. */
+	ck_assert_int_eq(scp_field(&d, p.cid, "x"), SCP_NONE);
+}
+END_TEST
+
+START_TEST(test_unescape)
+{
+	struct scp_packet p;
+	char out[64];
+	long n;
+
+	one("{\"event\":\"#pub\\u006cish\",\"data\":\"a\\\"b\\\\c\\/d\\n"
+	    "\\u00e9\\ud83d\\ude00\\ud800x\"}",
+	    &p);
+	/* Escaped event names compare by value. */
+	ck_assert(scp_str_eq(&d, p.event, "#publish"));
+	n = scp_str_get(&d, p.data, out, sizeof(out));
+	ck_assert_int_eq(n, 18);
+	ck_assert_int_eq(memcmp(out,
+	                     "a\"b\\c/d\n\xc3\xa9\xf0\x9f\x98\x80\xef\xbf\xbd"
+	                     "x",
+	                     (size_t) n),
+	    0);
+	/* Too small an output is refused, not overrun. */
+	ck_assert_int_eq(scp_str_get(&d, p.data, out, 4), -1);
+}
+END_TEST
+
+START_TEST(test_many_tokens)
+{
+	/* More tokens than the initial table: the decoder grows it. */
+	char *s = mem_alloc(100000);
+	size_t o = 0;
+	struct scp_packet p;
+
+	o += (size_t) sprintf(s + o, "{\"event\":\"x\",\"data\":[");
+	for (int i = 0; i < 10000; i++) {
+		o += (size_t) sprintf(s + o, "%s%d", i ? "," : "", i);
+	}
+	sprintf(s + o, "],\"cid\":77}");
+	one(s, &p);
+	ck_assert(span_is(scp_raw(&d, p.cid), "77"));
+	mem_free(s);
+}
+END_TEST
+
+/* Builds {"data":[[...]]} with the given number of nested arrays. */
+static char *
+nested(size_t depth)
+{
+	static const char head[] = "{\"data\":";
+	size_t o = sizeof(head) - 1;
+	char *s = mem_alloc(2 * depth + o + 2);
+
+	memcpy(s, head, o);
+	for (size_t i = 0; i < depth; i++) {
+		s[o + i] = '[';
+		s[o + depth + i] = ']';
+	}
+	o += 2 * depth;
+	s[o] = '}';
+	s[o + 1] = '\0';
+	return s;
+}
+
+START_TEST(test_deep_nesting)
+{
+	char *ok = nested(SCP_MAX_DEPTH - 1);
+	char *hostile = nested(2000000);
+
+	ck_assert_int_eq(decode(ok), SCP_PACKETS);
+	/* A message nested past the limit is refused up front, in linear
+	 * time (the test times out if it is not). */
+	ck_assert_int_eq(decode(hostile), SCP_RAW);
+	/* Brackets inside strings do not count. */
+	ck_assert_int_eq(
+	    decode("{\"data\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	           "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"\"}"),
+	    SCP_PACKETS);
+	mem_free(ok);
+	mem_free(hostile);
+}
+END_TEST
+
+START_TEST(test_truncated_everywhere)
+{
+	const char *s = "{\"event\":\"#publish\",\"data\":{\"channel\":\"c\","
+	                "\"data\":[1,\"x\",{\"a\":null}]},\"cid\":5}";
+	size_t n = strlen(s);
+
+	/* Every proper prefix is raw (invalid JSON), never a crash. */
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_int_eq(scp_decode(&d, s, i), SCP_RAW);
+	}
+	ck_assert_int_eq(scp_decode(&d, s, n), SCP_PACKETS);
+}
+END_TEST
+
+START_TEST(test_writers)
+{
+	struct strbuf sb;
+	struct scp_span rid = { "7", 1 };
+	struct scp_span data = { "{\"a\":1}", 7 };
+	struct scp_span none = { NULL, 0 };
+
+	sb_init(&sb);
+	scp_put_response(&sb, rid, none);
+	ck_assert_str_eq(sb.data, "{\"rid\":7}");
+	sb_reset(&sb);
+	scp_put_response(&sb, rid, data);
+	ck_assert_str_eq(sb.data, "{\"rid\":7,\"data\":{\"a\":1}}");
+	sb_reset(&sb);
+	scp_put_error(&sb, rid, "InvalidActionError", "x \"y\"");
+	ck_assert_str_eq(sb.data,
+	    "{\"rid\":7,\"error\":{\"message\":\"x "
+	    "\\\"y\\\"\",\"name\":\"InvalidActionError\"}}");
+	sb_reset(&sb);
+	scp_put_publish(&sb, "ch\"1", 4, data);
+	ck_assert_str_eq(sb.data,
+	    "{\"event\":\"#publish\",\"data\":{\"channel\":"
+	    "\"ch\\\"1\",\"data\":{\"a\":1}}}");
+	sb_reset(&sb);
+	scp_put_publish(&sb, "c", 1, none);
+	ck_assert_str_eq(
+	    sb.data, "{\"event\":\"#publish\",\"data\":{\"channel\":\"c\"}}");
+	sb_reset(&sb);
+	scp_put_event(&sb, "#removeAuthToken", none);
+	ck_assert_str_eq(sb.data, "{\"event\":\"#removeAuthToken\"}");
+	sb_fini(&sb);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("scp");
+	TCase *tc = tcase_create("core");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_handshake_packet);
+	tcase_add_test(tc, test_raw_messages);
+	tcase_add_test(tc, test_kinds);
+	tcase_add_test(tc, test_batch);
+	tcase_add_test(tc, test_fields_skip_nested);
+	tcase_add_test(tc, test_unescape);
+	tcase_add_test(tc, test_many_tokens);
+	tcase_add_test(tc, test_deep_nesting);
+	tcase_add_test(tc, test_truncated_everywhere);
+	tcase_add_test(tc, test_writers);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# The two commands of the README.
+#
+#   tools/dev.sh run    install what is missing, build, start a server on the
+#                       embedded defaults (port 8000, path /socketcluster/)
+#   tools/dev.sh test   install what is missing, then build and test twice:
+#                       a normal build with warnings as errors, and an
+#                       AddressSanitizer+UndefinedBehaviorSanitizer build
+#
+# Both work on a fresh Debian 12 machine, as root or with sudo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+debian_packages=(
+	build-essential pkg-config meson ninja-build cmake clang-format
+	libevent-dev libnng-dev libmsgpack-dev libssl-dev libhiredis-dev
+	check libjsmn-dev
+)
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_debian() {
+	local missing=() p
+	for p in "${debian_packages[@]}"; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+	done
+	# Node.js may come from elsewhere (NodeSource); Debian's is enough.
+	command -v node >/dev/null 2>&1 || missing+=(nodejs)
+	command -v npm >/dev/null 2>&1 || missing+=(npm)
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "== installing: ${missing[*]}"
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+install_npm() {
+	local dir=tests/compat stamp=tests/compat/node_modules/.agcluster-lock
+	if [ -f "$stamp" ] && cmp -s "$dir/package-lock.json" "$stamp"; then
+		return 0
+	fi
+	echo "== npm ci in $dir"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+	cp "$dir/package-lock.json" "$stamp"
+}
+
+# build DIR [meson options...]
+build() {
+	local dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >/dev/null
+	else
+		meson configure "$dir" "$@" >/dev/null
+	fi
+	ninja -C "$dir" >/dev/null
+}
+
+passed=0
+failed=0
+
+# count LOG PASS-PATTERN FAIL-PATTERN: adds a runner's closing counts.
+count() {
+	local p f
+	p=$(sed -n "s/$2/\\1/p" "$1" | tail -n 1)
+	f=$(sed -n "s/$3/\\1/p" "$1" | tail -n 1)
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+}
+
+check_format() {
+	local bad
+	bad=$(git ls-files '*.c' '*.h' | xargs clang-format --dry-run --Werror 2>&1 | grep -c 'error:' || true)
+	if [ "$bad" -ne 0 ]; then
+		echo "== clang-format: $bad formatting differences (run clang-format -i)"
+		failed=$((failed + 1))
+	else
+		echo "== clang-format: clean"
+	fi
+}
+
+# runner LOG COMMAND...: runs a test runner into LOG; a runner that fails
+# without reporting a failed test still counts as one failure.
+runner() {
+	local log=$1 rc=0
+	shift
+	"$@" >"$log" 2>&1 || rc=$?
+	echo "$rc" >"$log.rc"
+}
+
+settle() {
+	local log=$1 before=$2 rc
+	rc=$(cat "$log.rc")
+	if [ "$rc" -ne 0 ] && [ "$failed" -eq "$before" ]; then
+		echo "== runner exited with status $rc; its output:"
+		tail -n 50 "$log"
+		failed=$((failed + 1))
+	fi
+	rm -f "$log" "$log.rc"
+}
+
+# suite NAME BUILD-DIR [meson options...]
+suite() {
+	local name=$1 dir=$2 log before
+	shift 2
+	echo "== [$name] build ($dir)"
+	build "$dir" -Dwerror=true "$@"
+	log=$(mktemp)
+	echo "== [$name] unit tests"
+	before=$failed
+	runner "$log" meson test -C "$dir" --print-errorlogs
+	grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Timeout):' "$log" || true
+	count "$log" '^Ok: *\([0-9]*\).*' '^Fail: *\([0-9]*\).*'
+	count "$log" '^NONE\(x\)$' '^Timeout: *\([0-9]*\).*'
+	settle "$log" "$before"
+	echo "== [$name] integration and compatibility tests"
+	before=$failed
+	runner "$log" env AG_WORKER_BIN="$top/$dir/worker/ag-worker" \
+		tests/run-node-tests.sh
+	grep -E '^(not ok|# (tests|pass|fail|skipped))' "$log" || true
+	count "$log" '^# pass \([0-9]*\)$' '^# fail \([0-9]*\)$'
+	if grep -q '^not ok' "$log"; then
+		sed -n '/^not ok/,/^  \.\.\.$/p' "$log" | head -n 200
+	fi
+	settle "$log" "$before"
+}
+
+case "${1:-}" in
+run)
+	install_debian
+	install_npm
+	build build -Dbuildtype=release
+	echo "== starting ag-worker: connect clients to ws://localhost:8000/socketcluster/"
+	exec build/worker/ag-worker "${@:2}"
+	;;
+test)
+	install_debian
+	install_npm
+	check_format
+	suite normal build
+	suite sanitize build-sanitize -Db_sanitize=address,undefined -Db_lundef=false
+	echo "tests: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	;;
+*)
+	echo "usage: tools/dev.sh run|test" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,561 @@
+#include "conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common/logger.h"
+#include "common/mem.h"
+#include "worker/http.h"
+#include "worker/server.h"
+#include "worker/session.h"
+
+/* How long a connection may take to send its request head, and to finish a
+ * close handshake, before it is dropped. */
+#define CONN_CLOSE_LINGER_MS 3000
+#define CONN_READS_PER_EVENT 8
+#define CONN_IOV_MAX         64
+
+static void conn_on_event(evutil_socket_t fd, short what, void *arg);
+
+struct conn *
+conn_open(struct server *s, int fd, const char *peer)
+{
+	struct conn *c = mem_calloc(1, sizeof(*c));
+
+	c->srv = s;
+	c->fd = fd;
+	c->state = CONN_HTTP;
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	twheel_node_init(&c->timer);
+	chidx_list_init(&c->chans);
+	ws_reader_init(&c->wsr, (uint64_t) s->conf->max_payload);
+	event_assign(
+	    &c->ev, s->base, fd, EV_READ | EV_PERSIST, conn_on_event, c);
+	event_add(&c->ev, NULL);
+	c->close_deadline
+	    = server_now() + (uint64_t) s->conf->handshake_timeout;
+	conn_rearm(c);
+	return c;
+}
+
+void
+conn_free(struct conn *c)
+{
+	if (c == NULL) {
+		return;
+	}
+	if (event_initialized(&c->ev)) {
+		event_del(&c->ev);
+	}
+	while (c->q_len > 0) {
+		rbuf_unref(c->q[c->q_head].buf);
+		c->q_head = (c->q_head + 1) % c->q_cap;
+		c->q_len--;
+	}
+	mem_free(c->q);
+	mem_free(c->in);
+	ws_reader_fini(&c->wsr);
+	chidx_list_fini(&c->chans);
+	close(c->fd);
+	mem_free(c);
+}
+
+struct rbuf *
+conn_text_frame(const char *p, size_t n)
+{
+	struct rbuf *b = rbuf_new(ws_frame_size(n));
+	size_t h = ws_header(b->data, WS_OP_TEXT, n);
+
+	memcpy(b->data + h, p, n);
+	return b;
+}
+
+static struct rbuf *
+control_frame(enum ws_opcode op, const uint8_t *p, size_t n)
+{
+	struct rbuf *b = rbuf_new(ws_frame_size(n));
+	size_t h = ws_header(b->data, op, n);
+
+	memcpy(b->data + h, p, n);
+	return b;
+}
+
+/* Interest in EV_WRITE only while output is blocked: an idle socket is
+ * almost always writable. */
+static void
+set_write_interest(struct conn *c, int on)
+{
+	short what = EV_READ | EV_PERSIST | (on ? EV_WRITE : 0);
+
+	if (c->want_write == on) {
+		return;
+	}
+	c->want_write = (uint8_t) on;
+	event_del(&c->ev);
+	event_assign(&c->ev, c->srv->base, c->fd, what, conn_on_event, c);
+	event_add(&c->ev, NULL);
+}
+
+static void
+grow_queue(struct conn *c)
+{
+	uint32_t cap = c->q_cap ? c->q_cap * 2 : 4;
+	struct conn_out *q = mem_alloc(cap * sizeof(*q));
+
+	for (uint32_t i = 0; i < c->q_len; i++) {
+		q[i] = c->q[(c->q_head + i) % c->q_cap];
+	}
+	mem_free(c->q);
+	c->q = q;
+	c->q_cap = cap;
+	c->q_head = 0;
+}
+
+/* Queues buf whatever the state; the output limit applies. */
+static int
+enqueue(struct conn *c, struct rbuf *buf)
+{
+	if (c->q_len == c->q_cap) {
+		grow_queue(c);
+	}
+	c->q[(c->q_head + c->q_len) % c->q_cap]
+	    = (struct conn_out) { rbuf_ref(buf), 0 };
+	c->q_len++;
+	c->q_bytes += buf->len;
+	if (c->q_bytes > (size_t) c->srv->conf->socket_output_limit) {
+		c->srv->stats.slow_consumers++;
+		logger_info("%s %s: cut off: %zu bytes of output pending "
+		            "(socket_output_limit)",
+		    c->peer, c->id, c->q_bytes);
+		conn_abort(c, "slow consumer");
+		return -1;
+	}
+	server_mark_dirty(c->srv, c);
+	return 0;
+}
+
+int
+conn_send(struct conn *c, struct rbuf *buf)
+{
+	if (c->state != CONN_WS) {
+		return -1;
+	}
+	return enqueue(c, buf);
+}
+
+int
+conn_send_text(struct conn *c, const char *p, size_t n)
+{
+	struct rbuf *b = conn_text_frame(p, n);
+	int rv = conn_send(c, b);
+
+	rbuf_unref(b);
+	return rv;
+}
+
+static void
+consume_output(struct conn *c, size_t n)
+{
+	while (n > 0) {
+		struct conn_out *o = &c->q[c->q_head];
+		size_t left = o->buf->len - o->off;
+
+		if (n < left) {
+			o->off += (uint32_t) n;
+			c->q_bytes -= n;
+			return;
+		}
+		n -= left;
+		c->q_bytes -= left;
+		rbuf_unref(o->buf);
+		c->q_head = (c->q_head + 1) % c->q_cap;
+		c->q_len--;
+	}
+}
+
+/* The queue is empty: release it, and finish a close that waited on it. */
+static void
+output_drained(struct conn *c)
+{
+	mem_free(c->q);
+	c->q = NULL;
+	c->q_cap = c->q_head = 0;
+	set_write_interest(c, 0);
+	if (c->state == CONN_CLOSING && c->peer_closed) {
+		server_mark_dead(c->srv, c);
+	}
+}
+
+int
+conn_flush(struct conn *c)
+{
+	struct iovec iov[CONN_IOV_MAX];
+
+	while (c->q_len > 0) {
+		int n = 0;
+		ssize_t w;
+
+		for (uint32_t i = 0; i < c->q_len && n < CONN_IOV_MAX; i++) {
+			struct conn_out *o = &c->q[(c->q_head + i) % c->q_cap];
+
+			iov[n].iov_base = o->buf->data + o->off;
+			iov[n].iov_len = o->buf->len - o->off;
+			n++;
+		}
+		w = writev(c->fd, iov, n);
+		if (w < 0 && errno == EINTR) {
+			continue;
+		}
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			set_write_interest(c, 1);
+			return 0;
+		}
+		if (w < 0) {
+			conn_abort(c, strerror(errno));
+			return -1;
+		}
+		consume_output(c, (size_t) w);
+	}
+	if (c->q != NULL || c->want_write) {
+		output_drained(c);
+	} else if (c->state == CONN_CLOSING && c->peer_closed) {
+		server_mark_dead(c->srv, c);
+	}
+	return c->state == CONN_DEAD ? -1 : 0;
+}
+
+static void
+queue_close_frame(struct conn *c, uint16_t code, const char *reason)
+{
+	uint8_t body[125];
+	size_t n = 0;
+	struct rbuf *b;
+
+	if (code != WS_CLOSE_NO_STATUS) {
+		n = ws_close_body(body, code, reason);
+	}
+	b = control_frame(WS_OP_CLOSE, body, n);
+	enqueue(c, b);
+	rbuf_unref(b);
+}
+
+static void
+enter_closing(struct conn *c)
+{
+	c->state = CONN_CLOSING;
+	c->close_deadline = server_now() + CONN_CLOSE_LINGER_MS;
+	sess_on_close(c);
+	conn_rearm(c);
+}
+
+void
+conn_close(struct conn *c, uint16_t code, const char *reason)
+{
+	if (c->state == CONN_HTTP) {
+		server_mark_dead(c->srv, c);
+		return;
+	}
+	if (c->state != CONN_WS) {
+		return;
+	}
+	logger_debug("%s %s: closing with %u", c->peer, c->id, code);
+	queue_close_frame(c, code, reason);
+	if (c->state == CONN_WS) {
+		enter_closing(c);
+	}
+}
+
+void
+conn_abort(struct conn *c, const char *why)
+{
+	if (c->state == CONN_DEAD) {
+		return;
+	}
+	logger_debug("%s %s: dropped: %s", c->peer, c->id, why);
+	/* No sess_on_close here: an abort can happen inside a fan-out that is
+	 * walking a channel's subscribers. The reaper leaves the channels. */
+	server_mark_dead(c->srv, c);
+}
+
+/* The peer's close frame: answer it (RFC 6455 §5.5.1), then finish. */
+static void
+on_close_frame(struct conn *c, const struct ws_msg *m)
+{
+	uint16_t code;
+	const uint8_t *reason;
+	size_t rlen;
+
+	c->peer_closed = 1;
+	if (c->state == CONN_CLOSING) {
+		if (c->q_len == 0) {
+			server_mark_dead(c->srv, c);
+		}
+		return;
+	}
+	if (ws_parse_close(m->data, m->len, &code, &reason, &rlen) != 0) {
+		/* As Node's ws: a bad reason is bad data, a bad code is a
+		 * protocol error. */
+		code = m->len > 2 && !ws_utf8_valid(m->data + 2, m->len - 2)
+		    ? WS_CLOSE_BAD_DATA
+		    : WS_CLOSE_PROTOCOL;
+	}
+	queue_close_frame(c, code, NULL);
+	if (c->state == CONN_WS) {
+		enter_closing(c);
+	}
+	if (c->state == CONN_CLOSING && c->q_len == 0) {
+		server_mark_dead(c->srv, c);
+	}
+}
+
+static void
+on_ws_message(struct conn *c, const struct ws_msg *m)
+{
+	struct rbuf *b;
+
+	switch (m->opcode) {
+	case WS_OP_TEXT:
+	case WS_OP_BINARY:
+		if (c->state == CONN_WS) {
+			c->srv->stats.messages_in++;
+			sess_on_message(c, m, server_now());
+		}
+		break;
+	case WS_OP_PING:
+		if (c->state == CONN_WS) {
+			b = control_frame(WS_OP_PONG, m->data, m->len);
+			conn_send(c, b);
+			rbuf_unref(b);
+		}
+		break;
+	case WS_OP_CLOSE:
+		on_close_frame(c, m);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Sends a complete HTTP response and closes once it is written. */
+static void
+http_reply(struct conn *c, int status, const char *extra, const char *body)
+{
+	char out[1024];
+	size_t n = http_response(out, sizeof(out), status, extra, body);
+	struct rbuf *b = rbuf_copy(out, n);
+
+	c->state = CONN_CLOSING;
+	c->peer_closed = 1;
+	c->close_deadline = server_now() + CONN_CLOSE_LINGER_MS;
+	enqueue(c, b);
+	rbuf_unref(b);
+	conn_rearm(c);
+}
+
+static void
+upgrade(struct conn *c, const struct http_decision *d)
+{
+	char extra[128];
+	char out[256];
+	size_t n;
+	struct rbuf *b;
+
+	snprintf(extra, sizeof(extra),
+	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+	    "Sec-WebSocket-Accept: %s\r\n",
+	    d->accept);
+	n = http_response(out, sizeof(out), 101, extra, NULL);
+	b = rbuf_copy(out, n);
+	c->state = CONN_WS;
+	enqueue(c, b);
+	rbuf_unref(b);
+	sess_on_open(c, server_now());
+}
+
+/* Handles the request head; returns the bytes it used. */
+static size_t
+on_http(struct conn *c, const uint8_t *buf, size_t len)
+{
+	const struct wconf *conf = c->srv->conf;
+	struct http_policy pol
+	    = { conf->path, "/health-check", conf->origins };
+	struct http_decision d;
+	struct http_req req;
+	size_t used = 0;
+	int status = 400;
+
+	switch (http_parse((const char *) buf, len, &req, &used, &status)) {
+	case HTTP_NEED_MORE:
+		return 0;
+	case HTTP_BAD:
+		c->srv->stats.http_rejected++;
+		http_reply(c, status, NULL, http_status_text(status));
+		return len;
+	case HTTP_DONE:
+		break;
+	}
+	http_decide(&req, &pol, &d);
+	if (d.verdict == HTTP_UPGRADE) {
+		upgrade(c, &d);
+		return used;
+	}
+	if (d.verdict == HTTP_HEALTH) {
+		http_reply(c, 200, NULL, "OK");
+		return len;
+	}
+	c->srv->stats.http_rejected++;
+	http_reply(c, d.status, d.extra_headers, d.reason);
+	return len;
+}
+
+/* Feeds bytes to the state machine; returns how many it consumed. */
+static size_t
+process(struct conn *c, uint8_t *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (c->state == CONN_HTTP) {
+		used = on_http(c, buf, len);
+	}
+	while (
+	    used < len && (c->state == CONN_WS || c->state == CONN_CLOSING)) {
+		struct ws_msg m;
+		uint16_t code = 0;
+		size_t u = 0;
+		enum ws_result r;
+
+		r = ws_read(&c->wsr, buf + used, len - used, &u, &m, &code);
+		used += u;
+		if (r == WS_NEED_MORE) {
+			break;
+		}
+		if (r == WS_FAIL) {
+			c->srv->stats.ws_errors++;
+			conn_close(c, code, NULL);
+			return len;
+		}
+		on_ws_message(c, &m);
+	}
+	return c->state == CONN_DEAD ? len : used;
+}
+
+/* Makes room in c->in for the next read: at least 4 KiB, growing
+ * geometrically for large frames (bounded by max_payload via ws_read). */
+static void
+reserve_input(struct conn *c)
+{
+	if (c->in_cap - c->in_len >= 4096) {
+		return;
+	}
+	c->in_cap = c->in_cap ? c->in_cap * 2 : 16384;
+	c->in = mem_realloc(c->in, c->in_cap);
+}
+
+static void
+keep_input(struct conn *c, const uint8_t *from, size_t n)
+{
+	if (c->in == NULL) {
+		c->in_cap = n > 16384 ? (uint32_t) n * 2 : 16384;
+		c->in = mem_alloc(c->in_cap);
+		memcpy(c->in, from, n);
+	} else {
+		memmove(c->in, from, n);
+	}
+	c->in_len = (uint32_t) n;
+}
+
+static void
+drop_input(struct conn *c)
+{
+	mem_free(c->in);
+	c->in = NULL;
+	c->in_len = c->in_cap = 0;
+}
+
+/* One read; returns 1 to read again, 0 to stop. */
+static int
+read_once(struct conn *c)
+{
+	struct server *s = c->srv;
+	uint8_t *buf = s->scratch;
+	size_t off = 0, cap = s->scratch_size, used, total;
+	ssize_t n;
+
+	if (c->in != NULL) {
+		reserve_input(c);
+		buf = c->in;
+		off = c->in_len;
+		cap = c->in_cap;
+	}
+	n = read(c->fd, buf + off, cap - off);
+	if (n < 0
+	    && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+		return 0;
+	}
+	if (n <= 0) {
+		conn_abort(c, n == 0 ? "peer closed" : strerror(errno));
+		return 0;
+	}
+	total = off + (size_t) n;
+	used = process(c, buf, total);
+	if (c->state == CONN_DEAD || used == total) {
+		drop_input(c);
+	} else {
+		keep_input(c, buf + used, total - used);
+	}
+	return (size_t) n == cap - off;
+}
+
+static void
+conn_on_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	if ((what & EV_WRITE) && conn_flush(c) < 0) {
+		return;
+	}
+	if (!(what & EV_READ)) {
+		return;
+	}
+	for (int i = 0; i < CONN_READS_PER_EVENT && c->state != CONN_DEAD;
+	     i++) {
+		if (!read_once(c)) {
+			break;
+		}
+	}
+}
+
+void
+conn_rearm(struct conn *c)
+{
+	uint64_t at = c->close_deadline;
+
+	if (c->state == CONN_DEAD) {
+		return;
+	}
+	if (c->state == CONN_WS) {
+		at = sess_next_deadline(c);
+	}
+	if (at == UINT64_MAX) {
+		twheel_cancel(&c->srv->wheel, &c->timer);
+		return;
+	}
+	twheel_schedule(&c->srv->wheel, &c->timer, at);
+}
+
+void
+conn_on_timer(struct conn *c, uint64_t now)
+{
+	if (c->state == CONN_WS) {
+		sess_on_timer(c, now);
+	} else if (now >= c->close_deadline) {
+		conn_abort(c,
+		    c->state == CONN_HTTP ? "request timed out"
+		                          : "close timed out");
+	}
+	conn_rearm(c);
+}

@@ -1,0 +1,100 @@
+/*
+ * One client connection: the socket, the HTTP upgrade, WebSocket framing,
+ * the output queue and the close handshake. The SocketCluster protocol on
+ * top of it lives in session.c; both share this struct.
+ *
+ * Memory while idle is kept small: input bytes live in the server's shared
+ * scratch buffer unless a frame is incomplete, and the output queue exists
+ * only while something is waiting to be written.
+ */
+#ifndef AG_CONN_H
+#define AG_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
+#include "common/rbuf.h"
+#include "common/twheel.h"
+#include "worker/chidx.h"
+#include "worker/ws.h"
+
+struct server;
+
+enum conn_state {
+	CONN_HTTP,    /* reading the upgrade request */
+	CONN_WS,      /* WebSocket open */
+	CONN_CLOSING, /* close frame sent or received; waiting to finish */
+	CONN_DEAD,    /* on the reap list */
+};
+
+/* One queued outgoing frame: a reference and how much is already written. */
+struct conn_out {
+	struct rbuf *buf;
+	uint32_t off;
+};
+
+struct conn {
+	struct server *srv;
+	struct conn *prev; /* server's list of live connections */
+	struct conn *next;
+	struct conn *next_dirty; /* server's flush list */
+	struct conn *next_dead;  /* server's reap list */
+	int fd;
+	uint8_t state;       /* enum conn_state */
+	uint8_t dirty;       /* on the flush list */
+	uint8_t want_write;  /* waiting for EV_WRITE */
+	uint8_t handshaken;  /* SocketCluster handshake done */
+	uint8_t peer_closed; /* the peer's close frame arrived */
+	uint8_t shut_wr;     /* our side is shut down after close */
+	struct event ev;
+	struct twheel_node timer;
+	uint64_t handshake_deadline;
+	uint64_t pong_reset; /* last time the pong timer was reset, ms */
+	uint64_t next_ping;
+	uint64_t close_deadline;
+	uint8_t *in; /* pending input, NULL when none */
+	uint32_t in_len;
+	uint32_t in_cap;
+	struct ws_reader wsr;
+	struct conn_out *q; /* ring of queued frames, NULL when none */
+	uint32_t q_head;
+	uint32_t q_len;
+	uint32_t q_cap;
+	size_t q_bytes;
+	struct chidx_list chans;
+	char id[24];
+	char peer[48]; /* "ip:port" for logs */
+};
+
+/* Takes ownership of the accepted, non-blocking fd and starts reading the
+ * upgrade request. The connection is linked into the server. */
+struct conn *conn_open(struct server *s, int fd, const char *peer);
+/* Frees everything c holds and closes the fd; c must be unlinked. */
+void conn_free(struct conn *c);
+
+/* Queues a frame (takes a new reference to buf; the caller keeps its own).
+ * Returns 0, or -1 when the connection is closing or was just cut off for
+ * exceeding socket_output_limit. */
+int conn_send(struct conn *c, struct rbuf *buf);
+/* Encodes a text frame with a copy of the bytes and queues it. */
+int conn_send_text(struct conn *c, const char *p, size_t n);
+/* Writes as much queued output as the socket takes. Returns -1 if the
+ * connection died (it is then on the reap list). */
+int conn_flush(struct conn *c);
+
+/* Starts the close handshake with code and reason (reason may be NULL). */
+void conn_close(struct conn *c, uint16_t code, const char *reason);
+/* Drops the connection without a close frame (errors, slow consumers). */
+void conn_abort(struct conn *c, const char *why);
+/* Recomputes the connection's next deadline on the timer wheel. */
+void conn_rearm(struct conn *c);
+/* Called by the timer wheel when the connection's deadline passed. */
+void conn_on_timer(struct conn *c, uint64_t now);
+
+/* Returns an owned rbuf holding a whole text frame with the n bytes at p. */
+struct rbuf *conn_text_frame(const char *p, size_t n);
+
+#endif

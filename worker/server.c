@@ -1,0 +1,344 @@
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/listener.h>
+
+#include "common/logger.h"
+#include "common/mem.h"
+#include "worker/conn.h"
+#include "worker/http.h"
+#include "worker/session.h"
+
+#define SERVER_TICK_MS     25
+#define SERVER_WHEEL_SLOTS 2048
+#define SERVER_SCRATCH     (64 * 1024)
+#define SERVER_DRAIN_MS    5000
+
+uint64_t
+server_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+void
+server_mark_dirty(struct server *s, struct conn *c)
+{
+	if (c->dirty || c->state == CONN_DEAD) {
+		return;
+	}
+	c->dirty = 1;
+	c->next_dirty = s->dirty;
+	s->dirty = c;
+	event_active(s->flush, 0, 0);
+}
+
+void
+server_mark_dead(struct server *s, struct conn *c)
+{
+	if (c->state == CONN_DEAD) {
+		return;
+	}
+	c->state = CONN_DEAD;
+	event_del(&c->ev);
+	twheel_cancel(&s->wheel, &c->timer);
+	c->next_dead = s->dead;
+	s->dead = c;
+	event_active(s->flush, 0, 0);
+}
+
+static void
+unlink_conn(struct server *s, struct conn *c)
+{
+	if (c->prev != NULL) {
+		c->prev->next = c->next;
+	} else {
+		s->conns = c->next;
+	}
+	if (c->next != NULL) {
+		c->next->prev = c->prev;
+	}
+	s->nconns--;
+}
+
+static void
+reap(struct server *s)
+{
+	while (s->dead != NULL) {
+		struct conn *c = s->dead;
+
+		s->dead = c->next_dead;
+		sess_on_close(c);
+		unlink_conn(s, c);
+		s->stats.closed++;
+		conn_free(c);
+	}
+}
+
+/* Runs once per loop turn after the I/O callbacks (lowest priority):
+ * writes the output they queued, coalesced, then frees closed sockets. */
+static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	while (s->dirty != NULL) {
+		struct conn *c = s->dirty;
+
+		s->dirty = c->next_dirty;
+		c->dirty = 0;
+		if (c->state != CONN_DEAD) {
+			conn_flush(c);
+		}
+	}
+	reap(s);
+	if (s->stopping && s->nconns == 0) {
+		event_base_loopexit(s->base, NULL);
+	}
+}
+
+static void
+on_wheel(struct twheel_node *node, void *arg)
+{
+	struct conn *c
+	    = (struct conn *) ((char *) node - offsetof(struct conn, timer));
+
+	conn_on_timer(c, *(uint64_t *) arg);
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	uint64_t now = server_now();
+
+	twheel_advance(&s->wheel, now, on_wheel, &now);
+}
+
+static void
+format_peer(const struct sockaddr *sa, char *out, size_t n)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *) sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *) sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+	}
+	snprintf(out, n, "%s:%d", host, port);
+}
+
+/* At max_connections the newcomer gets a 503 it can read, not a reset. */
+static void
+refuse(struct server *s, int fd)
+{
+	char out[256];
+	size_t n = http_response(
+	    out, sizeof(out), 503, NULL, "Too many connections");
+	ssize_t w = write(fd, out, n);
+
+	(void) w;
+	s->stats.rejected_full++;
+	close(fd);
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int socklen, void *arg)
+{
+	struct server *s = arg;
+	long long max = s->conf->max_connections;
+	char peer[64];
+	struct conn *c;
+	int one = 1;
+
+	if (s->stopping || (max > 0 && s->nconns >= (size_t) max)) {
+		refuse(s, fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	format_peer(sa, peer, sizeof(peer));
+	c = conn_open(s, fd, peer);
+	c->next = s->conns;
+	if (s->conns != NULL) {
+		s->conns->prev = c;
+	}
+	s->conns = c;
+	s->nconns++;
+	s->stats.accepted++;
+}
+
+static void
+begin_drain(struct server *s)
+{
+	struct timeval tv = { SERVER_DRAIN_MS / 1000, 0 };
+
+	if (s->stopping) {
+		return;
+	}
+	s->stopping = 1;
+	logger_info("stopping: closing %zu connections", s->nconns);
+	evconnlistener_disable(s->listener);
+	for (struct conn *c = s->conns; c != NULL; c = c->next) {
+		if (c->state == CONN_WS) {
+			conn_close(
+			    c, WS_CLOSE_GOING_AWAY, "Server is shutting down");
+		} else if (c->state == CONN_HTTP) {
+			server_mark_dead(s, c);
+		}
+	}
+	evtimer_add(s->drain_timer, &tv);
+	event_active(s->flush, 0, 0);
+}
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	logger_info("received signal %d", (int) sig);
+	begin_drain(arg);
+}
+
+static void
+on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	logger_warn("drain timed out with %zu connections left", s->nconns);
+	event_base_loopexit(s->base, NULL);
+}
+
+static int
+bind_listener(struct server *s)
+{
+	const struct wconf *conf = s->conf;
+	const char *host = conf->host;
+	unsigned flags = LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT
+	    | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC;
+	struct addrinfo hints, *ai = NULL;
+	char port[16];
+	int rv;
+
+	if (host[0] == '\0' || strcmp(host, "*") == 0) {
+		host = NULL;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	snprintf(port, sizeof(port), "%lld", conf->port);
+	rv = getaddrinfo(host, port, &hints, &ai);
+	if (rv != 0) {
+		logger_error("cannot resolve host \"%s\": %s", conf->host,
+		    gai_strerror(rv));
+		return -1;
+	}
+	s->listener = evconnlistener_new_bind(s->base, on_accept, s, flags,
+	    (int) conf->backlog, ai->ai_addr, (int) ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if (s->listener == NULL) {
+		logger_error("cannot listen on %s:%lld: %s", host ? host : "*",
+		    conf->port, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+server_init(struct server *s, const struct wconf *conf)
+{
+	struct timeval tick = { 0, SERVER_TICK_MS * 1000 };
+	const char *ping = conf->protocol_version == 1 ? "#1" : "";
+
+	memset(s, 0, sizeof(*s));
+	s->conf = conf;
+	s->base = event_base_new();
+	event_base_priority_init(s->base, 2);
+	s->scratch_size = SERVER_SCRATCH;
+	s->scratch = mem_alloc(s->scratch_size);
+	twheel_init(
+	    &s->wheel, SERVER_WHEEL_SLOTS, SERVER_TICK_MS, server_now());
+	chidx_init(&s->channels);
+	scp_decoder_init(&s->dec);
+	sb_init(&s->out);
+	sb_init(&s->err);
+	s->ping_frame = conn_text_frame(ping, strlen(ping));
+	s->flush = event_new(s->base, -1, 0, on_flush, s);
+	event_priority_set(s->flush, 1);
+	s->tick = event_new(s->base, -1, EV_PERSIST, on_tick, s);
+	event_add(s->tick, &tick);
+	s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
+	s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
+	event_add(s->sigterm, NULL);
+	event_add(s->sigint, NULL);
+	s->drain_timer = evtimer_new(s->base, on_drain_timeout, s);
+	if (bind_listener(s) != 0) {
+		return -1;
+	}
+	return 0;
+}
+
+int
+server_run(struct server *s)
+{
+	logger_info("listening on %s:%lld%s (protocol v%lld)",
+	    s->conf->host[0] ? s->conf->host : "*", s->conf->port,
+	    s->conf->path, s->conf->protocol_version);
+	event_base_dispatch(s->base);
+	logger_info("stopped: accepted %llu, publishes %llu, deliveries %llu, "
+	            "slow consumers cut off %llu, WebSocket errors %llu",
+	    (unsigned long long) s->stats.accepted,
+	    (unsigned long long) s->stats.publishes,
+	    (unsigned long long) s->stats.deliveries,
+	    (unsigned long long) s->stats.slow_consumers,
+	    (unsigned long long) s->stats.ws_errors);
+	return 0;
+}
+
+void
+server_fini(struct server *s)
+{
+	while (s->conns != NULL) {
+		struct conn *c = s->conns;
+
+		sess_on_close(c);
+		unlink_conn(s, c);
+		conn_free(c);
+	}
+	if (s->listener != NULL) {
+		evconnlistener_free(s->listener);
+	}
+	event_free(s->flush);
+	event_free(s->tick);
+	event_free(s->sigterm);
+	event_free(s->sigint);
+	event_free(s->drain_timer);
+	event_base_free(s->base);
+	twheel_fini(&s->wheel);
+	chidx_fini(&s->channels);
+	scp_decoder_fini(&s->dec);
+	sb_fini(&s->out);
+	sb_fini(&s->err);
+	rbuf_unref(s->ping_frame);
+	mem_free(s->name);
+	mem_free(s->scratch);
+}

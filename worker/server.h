@@ -1,0 +1,83 @@
+/*
+ * The ag-worker process: one libevent loop, one listener shared with other
+ * workers through SO_REUSEPORT, every connection, the timer wheel that
+ * drives pings and timeouts, the channel index, and the end-of-iteration
+ * work (flushing coalesced output, reaping closed connections).
+ */
+#ifndef AG_SERVER_H
+#define AG_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "common/strbuf.h"
+#include "common/twheel.h"
+#include "worker/chidx.h"
+#include "worker/scp.h"
+#include "worker/wconf.h"
+
+struct conn;
+struct evconnlistener;
+
+/* Counters; per-message events are counted, not logged. */
+struct server_stats {
+	uint64_t accepted;
+	uint64_t rejected_full; /* refused by max_connections */
+	uint64_t closed;
+	uint64_t http_rejected;
+	uint64_t ws_errors;      /* closed for a WebSocket protocol error */
+	uint64_t slow_consumers; /* cut off at socket_output_limit */
+	uint64_t messages_in;
+	uint64_t publishes;
+	uint64_t deliveries;
+};
+
+struct server {
+	struct event_base *base;
+	const struct wconf *conf; /* borrowed */
+	struct evconnlistener *listener;
+	struct event *tick;  /* drives the timer wheel */
+	struct event *flush; /* end of loop iteration, lowest priority */
+	struct event *sigterm;
+	struct event *sigint;
+	struct event *drain_timer;
+	struct twheel wheel;
+	struct chidx channels;
+	struct conn *conns; /* every live connection */
+	struct conn *dirty; /* connections with output to write */
+	struct conn *dead;  /* connections to free after this turn */
+	size_t nconns;
+	int stopping;
+	uint8_t *scratch; /* shared read buffer */
+	size_t scratch_size;
+	struct scp_decoder
+	    dec;           /* shared: messages are handled one at a time */
+	struct strbuf out; /* shared: building one outgoing packet */
+	struct strbuf err; /* shared: building one error object */
+	char *name;        /* shared: one unescaped channel name */
+	size_t name_cap;
+	struct rbuf *ping_frame; /* the ping of the configured protocol */
+	uint32_t id_counter;
+	struct server_stats stats;
+};
+
+/*
+ * Creates the loop and binds the listener. Returns 0, or -1 after logging
+ * why (address in use, bad host). conf is borrowed for the server's life.
+ */
+int server_init(struct server *s, const struct wconf *conf);
+/* Runs the loop until SIGTERM or SIGINT has drained every connection. */
+int server_run(struct server *s);
+void server_fini(struct server *s);
+
+/* Current time in ms on a monotonic clock. */
+uint64_t server_now(void);
+
+/* Schedules the end-of-iteration flush for c (output queued). */
+void server_mark_dirty(struct server *s, struct conn *c);
+/* Moves c to the reap list; it is freed after this loop turn. */
+void server_mark_dead(struct server *s, struct conn *c);
+
+#endif

@@ -1,0 +1,531 @@
+#include "session.h"
+
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "common/logger.h"
+#include "common/mem.h"
+#include "worker/conn.h"
+#include "worker/scp.h"
+#include "worker/server.h"
+
+/* Close codes of spec §9. */
+enum {
+	SESS_PONG_TIMEOUT = 4001,
+	SESS_HANDSHAKE_TIMEOUT = 4005,
+	SESS_HANDSHAKE_REJECTED = 4008,
+	SESS_NOT_HANDSHAKEN = 4009,
+};
+
+static const struct wconf *
+conf(const struct conn *c)
+{
+	return c->srv->conf;
+}
+
+/* Socket ids as the reference makes them: 15 bytes (12 random, 3 from a
+ * counter) in URL-safe base64, 20 characters. */
+static void
+make_id(struct conn *c)
+{
+	static const char b64[]
+	    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+	      "vwxyz0123456789-_";
+	uint8_t raw[15];
+	uint32_t n = c->srv->id_counter++;
+
+	if (RAND_bytes(raw, 12) != 1) {
+		memset(raw, 0, 12);
+	}
+	raw[12] = (uint8_t) (n >> 16);
+	raw[13] = (uint8_t) (n >> 8);
+	raw[14] = (uint8_t) n;
+	for (int i = 0, o = 0; i < 15; i += 3) {
+		uint32_t v
+		    = (uint32_t) raw[i] << 16 | raw[i + 1] << 8 | raw[i + 2];
+
+		c->id[o++] = b64[v >> 18];
+		c->id[o++] = b64[(v >> 12) & 63];
+		c->id[o++] = b64[(v >> 6) & 63];
+		c->id[o++] = b64[v & 63];
+	}
+	c->id[20] = '\0';
+}
+
+void
+sess_on_open(struct conn *c, uint64_t now)
+{
+	make_id(c);
+	c->handshake_deadline = now + (uint64_t) conf(c)->handshake_timeout;
+	c->pong_reset = now;
+	c->next_ping = UINT64_MAX;
+	conn_rearm(c);
+}
+
+static int
+pings_on(const struct conn *c)
+{
+	return !conf(c)->ping_timeout_disabled;
+}
+
+uint64_t
+sess_next_deadline(const struct conn *c)
+{
+	uint64_t at = UINT64_MAX;
+	uint64_t pong = c->pong_reset + (uint64_t) conf(c)->ping_timeout;
+
+	if (!c->handshaken) {
+		at = c->handshake_deadline;
+	}
+	if (pings_on(c)) {
+		at = pong < at ? pong : at;
+		at = c->next_ping < at ? c->next_ping : at;
+	}
+	return at;
+}
+
+void
+sess_on_timer(struct conn *c, uint64_t now)
+{
+	if (!c->handshaken && now >= c->handshake_deadline) {
+		conn_close(c, SESS_HANDSHAKE_TIMEOUT, NULL);
+		return;
+	}
+	if (!pings_on(c)) {
+		return;
+	}
+	if (now >= c->pong_reset + (uint64_t) conf(c)->ping_timeout) {
+		conn_close(c, SESS_PONG_TIMEOUT, NULL);
+		return;
+	}
+	if (now >= c->next_ping) {
+		conn_send(c, c->srv->ping_frame);
+		c->next_ping = now + (uint64_t) conf(c)->ping_interval;
+	}
+}
+
+void
+sess_on_close(struct conn *c)
+{
+	chidx_unsubscribe_all(&c->srv->channels, &c->chans);
+}
+
+/* Sends what was built in the server's shared output buffer. */
+static void
+send_out(struct conn *c)
+{
+	conn_send_text(c, c->srv->out.data, c->srv->out.len);
+}
+
+static struct scp_span
+span(const char *p, size_t n)
+{
+	struct scp_span s = { p, n };
+
+	return s;
+}
+
+static const struct scp_span no_data = { NULL, 0 };
+
+static void
+reply_ok(struct conn *c, struct scp_span rid)
+{
+	sb_reset(&c->srv->out);
+	scp_put_response(&c->srv->out, rid, no_data);
+	send_out(c);
+}
+
+static void
+reply_error(
+    struct conn *c, struct scp_span rid, const char *name, const char *message)
+{
+	sb_reset(&c->srv->out);
+	scp_put_error(&c->srv->out, rid, name, message);
+	send_out(c);
+}
+
+/* Unescapes string token t into the server's name buffer; returns its
+ * length (an unescaped string is never longer than its escaped form). */
+static size_t
+get_name(struct conn *c, int t)
+{
+	struct server *s = c->srv;
+	size_t raw = scp_str_raw(&s->dec, t).n;
+
+	if (s->name_cap < raw + 1) {
+		s->name_cap = raw + 1;
+		s->name = mem_realloc(s->name, s->name_cap);
+	}
+	return (size_t) scp_str_get(&s->dec, t, s->name, s->name_cap);
+}
+
+/* The channel name of a #publish or #subscribe, or SCP_NONE. */
+static int
+channel_of(const struct scp_decoder *d, int data)
+{
+	int t = data == SCP_NONE ? SCP_NONE : scp_field(d, data, "channel");
+
+	return t != SCP_NONE && scp_is_string(d, t) ? t : SCP_NONE;
+}
+
+/* Why a presented token was refused (spec §7.3). */
+struct token_err {
+	const char *name;
+	const char *message;
+};
+
+/*
+ * Verifies a presented token. JWT verification and signing are not
+ * implemented yet: like the reference with its random per-process authKey,
+ * no key is shared with anyone, so no token can verify. What remains is to
+ * say why, in jsonwebtoken's words.
+ */
+static void
+check_token(const struct scp_decoder *d, int t, struct token_err *e)
+{
+	struct scp_span s;
+	int dots = 0;
+
+	e->name = "AuthTokenInvalidError";
+	if (t == SCP_NONE || scp_is_null(d, t)) {
+		e->message = "jwt must be provided";
+		return;
+	}
+	if (!scp_is_string(d, t)) {
+		e->name = "AuthTokenError";
+		e->message = "Invalid token format - Token must be a string";
+		return;
+	}
+	s = scp_str_raw(d, t);
+	for (size_t i = 0; i < s.n; i++) {
+		dots += s.p[i] == '.';
+	}
+	if (s.n == 0) {
+		e->message = "jwt must be provided";
+	} else if (dots != 2) {
+		e->message = "jwt malformed";
+	} else if (s.p[s.n - 1] == '.') {
+		e->message = "jwt signature is required";
+	} else {
+		e->message = "invalid signature";
+	}
+}
+
+static void
+put_token_error(struct strbuf *sb, const struct token_err *e)
+{
+	sb_adds(sb, "{\"message\":");
+	sb_add_json_str(sb, e->message, strlen(e->message));
+	sb_adds(sb, ",\"name\":");
+	sb_add_json_str(sb, e->name, strlen(e->name));
+	sb_adds(sb, ",\"isBadToken\":true}");
+}
+
+static void
+send_remove_token(struct conn *c)
+{
+	sb_reset(&c->srv->out);
+	scp_put_event(&c->srv->out, "#removeAuthToken", no_data);
+	send_out(c);
+}
+
+static void
+on_handshake(struct conn *c, const struct scp_packet *p, uint64_t now)
+{
+	struct server *s = c->srv;
+	int t = p->data != SCP_NONE ? scp_field(&s->dec, p->data, "authToken")
+	                            : SCP_NONE;
+	int token = t != SCP_NONE && !scp_is_null(&s->dec, t)
+	    && !(scp_is_string(&s->dec, t) && scp_str_raw(&s->dec, t).n == 0);
+	struct token_err e;
+
+	sb_reset(&s->err);
+	sb_addf(&s->err, "{\"id\":\"%s\",\"pingTimeout\":%lld", c->id,
+	    conf(c)->ping_timeout);
+	if (token) {
+		check_token(&s->dec, t, &e);
+		sb_adds(&s->err, ",\"authError\":");
+		put_token_error(&s->err, &e);
+	}
+	sb_adds(&s->err, ",\"isAuthenticated\":false}");
+	sb_reset(&s->out);
+	scp_put_response(
+	    &s->out, scp_raw(&s->dec, p->cid), span(s->err.data, s->err.len));
+	send_out(c);
+	if (token) {
+		send_remove_token(c);
+	}
+	if (!c->handshaken) {
+		c->handshaken = 1;
+		c->next_ping = now + (uint64_t) conf(c)->ping_interval;
+		conn_rearm(c);
+	}
+}
+
+static void
+on_authenticate(struct conn *c, const struct scp_packet *p)
+{
+	struct server *s = c->srv;
+	struct token_err e;
+
+	check_token(&s->dec, p->data, &e);
+	sb_reset(&s->err);
+	put_token_error(&s->err, &e);
+	sb_reset(&s->out);
+	scp_put_error_raw(
+	    &s->out, scp_raw(&s->dec, p->cid), s->err.data, s->err.len);
+	send_out(c);
+	send_remove_token(c);
+}
+
+/* Builds the #publish frame once and queues the same bytes on every local
+ * subscriber. */
+static void
+fan_out(struct server *s, const char *name, size_t n, struct scp_span data)
+{
+	struct chidx_chan *ch = chidx_find(&s->channels, name, n);
+	struct rbuf *frame;
+
+	s->stats.publishes++;
+	if (ch == NULL) {
+		return;
+	}
+	sb_reset(&s->out);
+	scp_put_publish(&s->out, name, n, data);
+	frame = conn_text_frame(s->out.data, s->out.len);
+	for (uint32_t i = 0; i < ch->nsubs; i++) {
+		if (conn_send(ch->subs[i].owner, frame) == 0) {
+			s->stats.deliveries++;
+		}
+	}
+	rbuf_unref(frame);
+}
+
+static void
+on_publish(struct conn *c, const struct scp_packet *p)
+{
+	struct server *s = c->srv;
+	struct scp_span rid
+	    = p->cid != SCP_NONE ? scp_raw(&s->dec, p->cid) : no_data;
+	int ch = channel_of(&s->dec, p->data);
+	struct scp_span data = no_data;
+	size_t n;
+	int t;
+
+	if (!conf(c)->allow_client_publish || ch == SCP_NONE) {
+		if (rid.p != NULL) {
+			reply_error(c, rid, "InvalidActionError",
+			    ch == SCP_NONE && conf(c)->allow_client_publish
+			        ? "Publish channel name was malformatted"
+			        : "Client publish feature is disabled");
+		}
+		return;
+	}
+	t = scp_field(&s->dec, p->data, "data");
+	if (t != SCP_NONE) {
+		data = scp_raw(&s->dec, t);
+	}
+	n = get_name(c, ch);
+	if (rid.p != NULL) {
+		reply_ok(c, rid);
+	}
+	fan_out(s, s->name, n, data);
+}
+
+static void
+on_subscribe(struct conn *c, const struct scp_packet *p)
+{
+	struct server *s = c->srv;
+	int ch = channel_of(&s->dec, p->data);
+	long long limit = conf(c)->socket_channel_limit;
+	struct scp_span rid;
+	size_t n;
+
+	/* Only the RPC form subscribes (spec §6.1). */
+	if (p->cid == SCP_NONE) {
+		return;
+	}
+	rid = scp_raw(&s->dec, p->cid);
+	if (ch == SCP_NONE) {
+		reply_error(c, rid, "InvalidActionError",
+		    "Subscribe channel name was malformatted");
+		return;
+	}
+	n = get_name(c, ch);
+	if (limit > 0 && c->chans.n >= (unsigned long long) limit) {
+		sb_reset(&s->err);
+		sb_adds(&s->err, "Failed to subscribe socket to the ");
+		sb_add(&s->err, s->name, n);
+		sb_addf(&s->err,
+		    " channel - InvalidActionError: Socket %s tried to "
+		    "exceed the channel subscription limit of %lld",
+		    c->id, limit);
+		reply_error(c, rid, "BrokerError", s->err.data);
+		return;
+	}
+	chidx_subscribe(&s->channels, c, &c->chans, s->name, n);
+	reply_ok(c, rid);
+}
+
+static void
+on_unsubscribe(struct conn *c, const struct scp_packet *p)
+{
+	struct server *s = c->srv;
+	int has_rid = p->cid != SCP_NONE;
+	struct scp_span rid = has_rid ? scp_raw(&s->dec, p->cid) : no_data;
+	size_t n;
+
+	if (p->data == SCP_NONE || !scp_is_string(&s->dec, p->data)) {
+		if (has_rid) {
+			reply_error(c, rid, "InvalidActionError",
+			    "Unsubscribe channel name was malformatted");
+		}
+		return;
+	}
+	n = get_name(c, p->data);
+	if (chidx_unsubscribe(&s->channels, &c->chans, s->name, n) == 0) {
+		if (has_rid) {
+			reply_ok(c, rid);
+		}
+		return;
+	}
+	if (has_rid) {
+		sb_reset(&s->err);
+		sb_adds(&s->err, "Failed to unsubscribe socket from the ");
+		sb_add(&s->err, s->name, n);
+		sb_addf(&s->err,
+		    " channel - InvalidActionError: Socket %s tried to "
+		    "unsubscribe from a channel which it is not subscribed to",
+		    c->id);
+		reply_error(c, rid, "BrokerError", s->err.data);
+	}
+}
+
+static void
+send_kick_out(struct conn *c, const char *name, size_t n, const char *msg)
+{
+	struct strbuf *out = &c->srv->out;
+
+	sb_reset(out);
+	sb_adds(out, "{\"event\":\"#kickOut\",\"data\":{\"channel\":");
+	sb_add_json_str(out, name, n);
+	if (msg != NULL) {
+		sb_adds(out, ",\"message\":");
+		sb_adds(out, msg);
+	}
+	sb_adds(out, "}}");
+	send_out(c);
+}
+
+size_t
+sess_kick_out(
+    struct conn *c, const char *channel, size_t n, const char *message_json)
+{
+	struct chidx *x = &c->srv->channels;
+
+	if (channel != NULL) {
+		if (chidx_unsubscribe(x, &c->chans, channel, n) == 0) {
+			send_kick_out(c, channel, n, message_json);
+		}
+		return c->chans.n;
+	}
+	/* The socket is unsubscribed first, then told (spec §6.5). */
+	while (c->chans.n > 0) {
+		struct chidx_chan *ch = c->chans.v[c->chans.n - 1].chan;
+		char *name = mem_strndup(ch->name, ch->name_len);
+		size_t len = ch->name_len;
+
+		chidx_unsubscribe(x, &c->chans, name, len);
+		send_kick_out(c, name, len, message_json);
+		mem_free(name);
+	}
+	return 0;
+}
+
+/* Events of spec §2.4 once the handshake is done. */
+static void
+on_event(struct conn *c, const struct scp_packet *p)
+{
+	const struct scp_decoder *d = &c->srv->dec;
+
+	if (scp_str_eq(d, p->event, "#authenticate")) {
+		if (p->cid == SCP_NONE) {
+			conn_close(c, SESS_HANDSHAKE_REJECTED, NULL);
+		} else {
+			on_authenticate(c, p);
+		}
+	} else if (scp_str_eq(d, p->event, "#publish")) {
+		on_publish(c, p);
+	} else if (scp_str_eq(d, p->event, "#subscribe")) {
+		on_subscribe(c, p);
+	} else if (scp_str_eq(d, p->event, "#unsubscribe")) {
+		on_unsubscribe(c, p);
+	}
+	/* #removeAuthToken deauthenticates silently; other events are
+	 * transmits and invokes that no receiver or procedure handles yet:
+	 * the reference sends nothing, and an invoke times out. */
+}
+
+static void
+on_packet(struct conn *c, const struct scp_packet *p, uint64_t now)
+{
+	const struct scp_decoder *d = &c->srv->dec;
+
+	if (p->kind == SCP_EVENT && scp_str_eq(d, p->event, "#handshake")) {
+		if (p->cid == SCP_NONE) {
+			conn_close(c, SESS_HANDSHAKE_REJECTED, NULL);
+		} else {
+			on_handshake(c, p, now);
+		}
+		return;
+	}
+	if (!c->handshaken) {
+		conn_close(c, SESS_NOT_HANDSHAKEN, NULL);
+		return;
+	}
+	if (p->kind == SCP_EVENT) {
+		on_event(c, p);
+	}
+	/* Responses to server RPCs (none are sent yet) and raw packets are
+	 * ignored, as the reference does. */
+}
+
+static int
+is_pong(const struct conn *c, const uint8_t *p, size_t n)
+{
+	if (conf(c)->protocol_version == 1) {
+		return n == 2 && p[0] == '#' && p[1] == '2';
+	}
+	return n == 0;
+}
+
+void
+sess_on_message(struct conn *c, const struct ws_msg *m, uint64_t now)
+{
+	struct server *s = c->srv;
+	struct scp_packet p;
+
+	if (m->opcode == WS_OP_TEXT && is_pong(c, m->data, m->len)) {
+		if (!c->handshaken) {
+			conn_close(c, SESS_NOT_HANDSHAKEN, NULL);
+			return;
+		}
+		c->pong_reset = now;
+		return;
+	}
+	if (now - c->pong_reset > (uint64_t) conf(c)->ping_timeout / 4) {
+		c->pong_reset = now;
+	}
+	if (m->opcode != WS_OP_TEXT
+	    || scp_decode(&s->dec, (const char *) m->data, m->len)
+	        == SCP_RAW) {
+		if (!c->handshaken) {
+			conn_close(c, SESS_NOT_HANDSHAKEN, NULL);
+		}
+		return;
+	}
+	while (c->state == CONN_WS && scp_next(&s->dec, &p)) {
+		on_packet(c, &p, now);
+	}
+}

@@ -1,0 +1,36 @@
+/*
+ * The SocketCluster protocol on an open WebSocket (spec §2–§6, §9): the
+ * handshake, pings and the pong timeout, event dispatch, and pub/sub over
+ * the worker's channel index. Works on struct conn; never frees it.
+ */
+#ifndef AG_SESSION_H
+#define AG_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "worker/ws.h"
+
+struct conn;
+
+/* The WebSocket just opened: arms the handshake and pong timers. */
+void sess_on_open(struct conn *c, uint64_t now);
+/* A whole text or binary message arrived. */
+void sess_on_message(struct conn *c, const struct ws_msg *m, uint64_t now);
+/* The connection's deadline passed: handshake timeout, pong timeout, or
+ * time to ping. */
+void sess_on_timer(struct conn *c, uint64_t now);
+/* Returns the next time sess_on_timer must run. */
+uint64_t sess_next_deadline(const struct conn *c);
+/* The connection is closing: leaves every channel. */
+void sess_on_close(struct conn *c);
+
+/*
+ * Kicks the socket out of channel (every channel when channel is NULL):
+ * unsubscribes, then sends one #kickOut per channel with message (raw JSON,
+ * may be NULL). Returns the number of channels left.
+ */
+size_t sess_kick_out(
+    struct conn *c, const char *channel, size_t n, const char *message_json);
+
+#endif
