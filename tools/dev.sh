@@ -15,7 +15,7 @@ top=$(pwd)
 debian_packages=(
 	build-essential pkg-config meson ninja-build cmake clang-format
 	libevent-dev libnng-dev libmsgpack-dev libssl-dev libhiredis-dev
-	check libjsmn-dev
+	check libjsmn-dev clang-14 libclang-rt-14-dev
 )
 
 as_root() {
@@ -37,14 +37,17 @@ install_debian() {
 		apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# The same stamp as tests/run-node-tests.sh: npm ci only when the lock file
+# changed since the last install.
 install_npm() {
-	local dir=tests/compat stamp=tests/compat/node_modules/.agcluster-lock
-	if [ -f "$stamp" ] && cmp -s "$dir/package-lock.json" "$stamp"; then
+	local dir=tests/compat sum stamp=tests/compat/node_modules/.agcluster-lock.sha256
+	sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
 		return 0
 	fi
 	echo "== npm ci in $dir"
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-	cp "$dir/package-lock.json" "$stamp"
+	echo "$sum" >"$stamp"
 }
 
 # build DIR [meson options...]
@@ -128,6 +131,32 @@ suite() {
 	settle "$log" "$before"
 }
 
+# Short, bounded libFuzzer runs of every parser, from the committed seeds.
+fuzz() {
+	local t log corpus
+	echo "== [fuzz] build (build-fuzz, clang)"
+	if [ ! -f build-fuzz/build.ninja ]; then
+		CC=clang-14 meson setup build-fuzz -Dtests=false -Dfuzz=true \
+			-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	fi
+	ninja -C build-fuzz >/dev/null
+	for t in ws http scp; do
+		corpus=$(mktemp -d)
+		cp tests/fuzz/seeds/"$t"/* "$corpus"/
+		log=$(mktemp)
+		if build-fuzz/tests/fuzz/fuzz_"$t" -max_total_time="${AG_FUZZ_SECONDS:-20}" \
+			-max_len=4096 -timeout=10 -print_final_stats=0 "$corpus" >"$log" 2>&1; then
+			echo "== [fuzz] fuzz_$t: $(grep -E '^Done' "$log" | tail -n 1)"
+			passed=$((passed + 1))
+		else
+			echo "== [fuzz] fuzz_$t FAILED:"
+			tail -n 60 "$log"
+			failed=$((failed + 1))
+		fi
+		rm -rf "$corpus" "$log"
+	done
+}
+
 case "${1:-}" in
 run)
 	install_debian
@@ -142,6 +171,7 @@ test)
 	check_format
 	suite normal build
 	suite sanitize build-sanitize -Db_sanitize=address,undefined -Db_lundef=false
+	fuzz
 	echo "tests: $passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 	;;

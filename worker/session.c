@@ -402,47 +402,6 @@ on_unsubscribe(struct conn *c, const struct scp_packet *p)
 	}
 }
 
-static void
-send_kick_out(struct conn *c, const char *name, size_t n, const char *msg)
-{
-	struct strbuf *out = &c->srv->out;
-
-	sb_reset(out);
-	sb_adds(out, "{\"event\":\"#kickOut\",\"data\":{\"channel\":");
-	sb_add_json_str(out, name, n);
-	if (msg != NULL) {
-		sb_adds(out, ",\"message\":");
-		sb_adds(out, msg);
-	}
-	sb_adds(out, "}}");
-	send_out(c);
-}
-
-size_t
-sess_kick_out(
-    struct conn *c, const char *channel, size_t n, const char *message_json)
-{
-	struct chidx *x = &c->srv->channels;
-
-	if (channel != NULL) {
-		if (chidx_unsubscribe(x, &c->chans, channel, n) == 0) {
-			send_kick_out(c, channel, n, message_json);
-		}
-		return c->chans.n;
-	}
-	/* The socket is unsubscribed first, then told (spec §6.5). */
-	while (c->chans.n > 0) {
-		struct chidx_chan *ch = c->chans.v[c->chans.n - 1].chan;
-		char *name = mem_strndup(ch->name, ch->name_len);
-		size_t len = ch->name_len;
-
-		chidx_unsubscribe(x, &c->chans, name, len);
-		send_kick_out(c, name, len, message_json);
-		mem_free(name);
-	}
-	return 0;
-}
-
 /* Events of spec §2.4 once the handshake is done. */
 static void
 on_event(struct conn *c, const struct scp_packet *p)

@@ -25,12 +25,4 @@ uint64_t sess_next_deadline(const struct conn *c);
 /* The connection is closing: leaves every channel. */
 void sess_on_close(struct conn *c);
 
-/*
- * Kicks the socket out of channel (every channel when channel is NULL):
- * unsubscribes, then sends one #kickOut per channel with message (raw JSON,
- * may be NULL). Returns the number of channels left.
- */
-size_t sess_kick_out(
-    struct conn *c, const char *channel, size_t n, const char *message_json);
-
 #endif
