@@ -58,6 +58,10 @@ conn_free(struct conn *c)
 	}
 	mem_free(c->q);
 	mem_free(c->in);
+	if (c->batch != NULL) {
+		sb_fini(c->batch);
+		mem_free(c->batch);
+	}
 	ws_reader_fini(&c->wsr);
 	chidx_list_fini(&c->chans);
 	close(c->fd);

@@ -17,6 +17,7 @@
 #include <event2/event_struct.h>
 
 #include "common/rbuf.h"
+#include "common/strbuf.h"
 #include "common/twheel.h"
 #include "worker/chidx.h"
 #include "worker/ws.h"
@@ -65,6 +66,9 @@ struct conn {
 	uint32_t q_cap;
 	size_t q_bytes;
 	struct chidx_list chans;
+	uint64_t batch_until;    /* batching after the handshake; 0: not */
+	uint64_t batch_flush_at; /* when the pending batch is sent */
+	struct strbuf *batch;    /* "[p1,p2": pending packets, or NULL */
 	char id[24];
 	char peer[48]; /* "ip:port" for logs */
 };

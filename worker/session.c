@@ -53,6 +53,44 @@ make_id(struct conn *c)
 	c->id[20] = '\0';
 }
 
+/* Adds one packet to the batch of a socket that is batching after its
+ * handshake (batch_on_handshake); the batch leaves as one JSON array. */
+static void
+batch_add(struct conn *c, const char *json, size_t n)
+{
+	if (c->state != CONN_WS) {
+		return;
+	}
+	if (c->batch == NULL) {
+		c->batch = mem_alloc(sizeof(*c->batch));
+		sb_init(c->batch);
+		sb_addc(c->batch, '[');
+		c->batch_flush_at
+		    = server_now() + (uint64_t) conf(c)->batch_interval;
+		conn_rearm(c);
+	} else {
+		sb_addc(c->batch, ',');
+	}
+	sb_add(c->batch, json, n);
+	if (c->batch->len > (size_t) conf(c)->socket_output_limit) {
+		c->srv->stats.slow_consumers++;
+		conn_abort(c, "batch over socket_output_limit");
+	}
+}
+
+static void
+batch_flush(struct conn *c)
+{
+	if (c->batch == NULL) {
+		return;
+	}
+	sb_addc(c->batch, ']');
+	conn_send_text(c, c->batch->data, c->batch->len);
+	sb_fini(c->batch);
+	mem_free(c->batch);
+	c->batch = NULL;
+}
+
 void
 sess_on_open(struct conn *c, uint64_t now)
 {
@@ -82,12 +120,25 @@ sess_next_deadline(const struct conn *c)
 		at = pong < at ? pong : at;
 		at = c->next_ping < at ? c->next_ping : at;
 	}
+	if (c->batch_until != 0 && c->batch_until < at) {
+		at = c->batch_until;
+	}
+	if (c->batch != NULL && c->batch_flush_at < at) {
+		at = c->batch_flush_at;
+	}
 	return at;
 }
 
 void
 sess_on_timer(struct conn *c, uint64_t now)
 {
+	if (c->batch != NULL && now >= c->batch_flush_at) {
+		batch_flush(c);
+	}
+	if (c->batch_until != 0 && now >= c->batch_until) {
+		batch_flush(c);
+		c->batch_until = 0;
+	}
 	if (!c->handshaken && now >= c->handshake_deadline) {
 		conn_close(c, SESS_HANDSHAKE_TIMEOUT, NULL);
 		return;
@@ -115,7 +166,11 @@ sess_on_close(struct conn *c)
 static void
 send_out(struct conn *c)
 {
-	conn_send_text(c, c->srv->out.data, c->srv->out.len);
+	if (c->batch_until != 0) {
+		batch_add(c, c->srv->out.data, c->srv->out.len);
+	} else {
+		conn_send_text(c, c->srv->out.data, c->srv->out.len);
+	}
 }
 
 static struct scp_span
@@ -259,6 +314,10 @@ on_handshake(struct conn *c, const struct scp_packet *p, uint64_t now)
 	if (!c->handshaken) {
 		c->handshaken = 1;
 		c->next_ping = now + (uint64_t) conf(c)->ping_interval;
+		if (conf(c)->batch_on_handshake) {
+			c->batch_until = now
+			    + (uint64_t) conf(c)->batch_on_handshake_duration;
+		}
 		conn_rearm(c);
 	}
 }
@@ -295,7 +354,12 @@ fan_out(struct server *s, const char *name, size_t n, struct scp_span data)
 	scp_put_publish(&s->out, name, n, data);
 	frame = conn_text_frame(s->out.data, s->out.len);
 	for (uint32_t i = 0; i < ch->nsubs; i++) {
-		if (conn_send(ch->subs[i].owner, frame) == 0) {
+		struct conn *sub = ch->subs[i].owner;
+
+		if (sub->batch_until != 0) {
+			batch_add(sub, s->out.data, s->out.len);
+			s->stats.deliveries++;
+		} else if (conn_send(sub, frame) == 0) {
 			s->stats.deliveries++;
 		}
 	}

@@ -24,6 +24,9 @@ struct wconf {
 	long long socket_output_limit;  /* bytes queued per socket, 4 MiB */
 	long long backlog;              /* listen backlog, 1024 */
 	char *log_level;                /* "info" */
+	int batch_on_handshake;         /* false */
+	long long batch_on_handshake_duration; /* ms, 400 */
+	long long batch_interval;              /* ms, 50 */
 };
 
 /*
