@@ -140,7 +140,7 @@ fuzz() {
 			-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	fi
 	ninja -C build-fuzz >/dev/null
-	for t in ws http scp; do
+	for t in ws http scp envelope; do
 		corpus=$(mktemp -d)
 		cp tests/fuzz/seeds/"$t"/* "$corpus"/
 		log=$(mktemp)
