@@ -12,7 +12,10 @@
 //   host, port, path, ping_interval, ping_timeout, ping_timeout_disabled,
 //   handshake_timeout, protocol_version, allow_client_publish,
 //   socket_channel_limit (0 = none), max_payload, origins, auth_key,
+//   batch_on_handshake, batch_on_handshake_duration, batch_interval,
 //   backlog, log_level (error|warn|info|debug).
+// Also accepted: `--name value`, `--no-name` for booleans, and K/M/G
+// suffixes on sizes (max_payload, socket_output_limit).
 // Accepted but without effect here (agcluster-only): max_connections,
 // socket_output_limit.
 //
@@ -42,9 +45,15 @@ const SPEC = {
 	auth_key: 'string',
 	backlog: 'int',
 	log_level: 'string',
+	batch_on_handshake: 'bool',
+	batch_on_handshake_duration: 'int',
+	batch_interval: 'int',
 	max_connections: 'int',
 	socket_output_limit: 'int',
 };
+
+// Size flags accept a K/M/G suffix (powers of 1024), like ag-worker's.
+const SIZES = new Set(['max_payload', 'socket_output_limit']);
 
 const LEVELS = { error: 0, warn: 1, info: 2, debug: 3 };
 
@@ -53,20 +62,42 @@ function usage(msg) {
 	process.exit(2);
 }
 
+function parseSize(raw) {
+	const m = /^(\d+)\s*([kmg]?)(i?b)?$/i.exec(raw ?? '');
+	if (!m) {
+		return NaN;
+	}
+	return Number(m[1]) * 1024 ** ' kmg'.indexOf((m[2] || ' ').toLowerCase());
+}
+
 function parseFlags(argv) {
 	const out = {};
-	for (const arg of argv) {
+	for (let i = 0; i < argv.length; i++) {
+		const arg = argv[i];
 		const m = /^--([a-zA-Z][a-zA-Z0-9_-]*)(?:=(.*))?$/s.exec(arg);
 		if (!m) {
 			usage(`bad argument ${JSON.stringify(arg)}`);
 		}
-		const name = m[1].replace(/-/g, '_');
+		let name = m[1].replace(/-/g, '_');
+		let raw = m[2];
+		if (!SPEC[name] && name.startsWith('no_') && SPEC[name.slice(3)] === 'bool' && raw === undefined) {
+			name = name.slice(3); // --no-name
+			raw = 'false';
+		}
 		const type = SPEC[name];
 		if (!type) {
 			usage(`unknown flag --${m[1]}`);
 		}
-		const raw = m[2];
-		if (type === 'bool') {
+		if (raw === undefined && type !== 'bool' && i + 1 < argv.length) {
+			raw = argv[++i]; // --name value
+		}
+		if (SIZES.has(name)) {
+			const v = parseSize(raw);
+			if (Number.isNaN(v)) {
+				usage(`--${m[1]}: not a size: ${JSON.stringify(raw)}`);
+			}
+			out[name] = v;
+		} else if (type === 'bool') {
 			const v = raw === undefined ? 'true' : raw.toLowerCase();
 			if (['true', '1', 'yes', 'on'].includes(v)) {
 				out[name] = true;
@@ -119,6 +150,9 @@ const map = {
 	allow_client_publish: 'allowClientPublish',
 	origins: 'origins',
 	auth_key: 'authKey',
+	batch_on_handshake: 'batchOnHandshake',
+	batch_on_handshake_duration: 'batchOnHandshakeDuration',
+	batch_interval: 'batchInterval',
 };
 for (const [flag, opt] of Object.entries(map)) {
 	if (flags[flag] !== undefined) {

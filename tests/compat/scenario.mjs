@@ -78,6 +78,7 @@ export function compatSuite(adapter) {
 				await a.invokePublish(ch, { msg: 'hello', n: [1, 2, 3] });
 				assert.deepEqual(await subA.waitCount(1), [{ msg: 'hello', n: [1, 2, 3] }]);
 				assert.deepEqual(await subB.waitCount(1), [{ msg: 'hello', n: [1, 2, 3] }]);
+				assert.equal(b.publishFramesFor(ch).length, 1, 'the raw message log sees the delivery');
 
 				b.unsubscribe(ch);
 				// A round trip on b after the unsubscribe: once it is answered,
@@ -112,6 +113,7 @@ export function compatSuite(adapter) {
 				assert.deepEqual(await s.waitCount(101), Array.from({ length: 101 }, (_, i) => i));
 				// The publisher is not subscribed: the server sent it no #publish.
 				assert.deepEqual(pub.publishFramesFor(ch), []);
+				assert.equal(sub.publishFramesFor(ch).length, 101);
 			} finally {
 				afterEach();
 			}

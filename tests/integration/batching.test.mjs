@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { useServer } from '../lib/harness.mjs';
+import { IS_REFERENCE, useServer } from '../lib/harness.mjs';
 import { connectOpen, publishPacket, uniqueChannel } from '../lib/scraw.mjs';
 
 describe('batch_on_handshake', () => {
@@ -34,7 +34,16 @@ describe('batch_on_handshake', () => {
 				{ event: '#subscribe', data: { channel: ch }, cid: 2 },
 				{ event: '#publish', data: { channel: ch, data: { n: 1 } }, cid: 3 },
 			]);
-			assert.deepEqual(await ws.nextJson(), [{ rid: 2 }, { rid: 3 }, publishPacket(ch, { n: 1 })]);
+			const batch = await ws.nextJson();
+			const want = [{ rid: 2 }, { rid: 3 }, publishPacket(ch, { n: 1 })];
+			if (IS_REFERENCE) {
+				// Without outbound middleware the reference sends the
+				// publisher's own delivery before its rid (the spec's
+				// order, which agcluster keeps, comes from T10).
+				assert.deepEqual(new Set(batch.map((p) => JSON.stringify(p))), new Set(want.map((p) => JSON.stringify(p))));
+			} else {
+				assert.deepEqual(batch, want);
+			}
 		} finally {
 			await ws.close();
 		}
