@@ -113,7 +113,7 @@ void cfg_fail(struct cfg *cfg, const char *fmt, ...)
 const char *cfg_origin(const struct cfg *cfg, const char *name);
 
 /*
- * Turns the result of cfg_load and the program's checks into wconf_load's
+ * Turns the result of cfg_load and the program's checks into agconf_load's
  * contract: prints the report of --check-config for CFG_CHECK; returns 0 for
  * CFG_RUN, otherwise frees the values in conf and returns 1 with
  * *exit_code set to 0, or to 2 for CFG_ERROR.

@@ -18,6 +18,10 @@
 #define CONN_CLOSE_LINGER_MS 3000
 #define CONN_READS_PER_EVENT 8
 #define CONN_IOV_MAX         64
+/* What a queued frame costs beyond its bytes (its rbuf header, its queue
+ * slot, the allocator's bookkeeping), so that a flood of tiny frames
+ * (pongs) meets socket_output_limit as surely as a few large ones. */
+#define CONN_FRAME_OVERHEAD 64
 
 static void conn_on_event(evutil_socket_t fd, short what, void *arg);
 
@@ -35,6 +39,7 @@ conn_open(struct server *s, int fd, const char *peer)
 	ws_reader_init(&c->wsr, (uint64_t) s->conf->max_payload);
 	event_assign(
 	    &c->ev, s->base, fd, EV_READ | EV_PERSIST, conn_on_event, c);
+	event_priority_set(&c->ev, 0);
 	event_add(&c->ev, NULL);
 	c->close_deadline
 	    = server_now() + (uint64_t) s->conf->handshake_timeout;
@@ -101,6 +106,7 @@ set_write_interest(struct conn *c, int on)
 	c->want_write = (uint8_t) on;
 	event_del(&c->ev);
 	event_assign(&c->ev, c->srv->base, c->fd, what, conn_on_event, c);
+	event_priority_set(&c->ev, 0);
 	event_add(&c->ev, NULL);
 }
 
@@ -123,14 +129,22 @@ grow_queue(struct conn *c)
 static int
 enqueue(struct conn *c, struct rbuf *buf)
 {
+	size_t before = c->q_bytes;
+
+	if (buf->len == 0) {
+		return 0;
+	}
 	if (c->q_len == c->q_cap) {
 		grow_queue(c);
 	}
 	c->q[(c->q_head + c->q_len) % c->q_cap]
 	    = (struct conn_out) { rbuf_ref(buf), 0 };
 	c->q_len++;
-	c->q_bytes += buf->len;
-	if (c->q_bytes > (size_t) c->srv->conf->socket_output_limit) {
+	c->q_bytes += buf->len + CONN_FRAME_OVERHEAD;
+	/* A socket is slow when it has a backlog: one large frame to a socket
+	 * that keeps up is no reason to cut it off. */
+	if (before > 0
+	    && c->q_bytes > (size_t) c->srv->conf->socket_output_limit) {
 		c->srv->stats.slow_consumers++;
 		logger_info("%s %s: cut off: %zu bytes of output pending "
 		            "(socket_output_limit)",
@@ -174,7 +188,7 @@ consume_output(struct conn *c, size_t n)
 			return;
 		}
 		n -= left;
-		c->q_bytes -= left;
+		c->q_bytes -= left + CONN_FRAME_OVERHEAD;
 		rbuf_unref(o->buf);
 		c->q_head = (c->q_head + 1) % c->q_cap;
 		c->q_len--;
@@ -267,6 +281,7 @@ conn_close(struct conn *c, uint16_t code, const char *reason)
 		return;
 	}
 	logger_debug("%s %s: closing with %u", c->peer, c->id, code);
+	sess_before_close(c);
 	queue_close_frame(c, code, reason);
 	if (c->state == CONN_WS) {
 		enter_closing(c);
@@ -348,10 +363,15 @@ on_ws_message(struct conn *c, const struct ws_msg *m)
 static void
 http_reply(struct conn *c, int status, const char *extra, const char *body)
 {
-	char out[1024];
-	size_t n = http_response(out, sizeof(out), status, extra, body);
+	/* The 403 body repeats the client's Origin: size the buffer from
+	 * the parts, not from a guess. */
+	size_t cap
+	    = 256 + (extra ? strlen(extra) : 0) + (body ? strlen(body) : 0);
+	char *out = mem_alloc(cap);
+	size_t n = http_response(out, cap, status, extra, body);
 	struct rbuf *b = rbuf_copy(out, n);
 
+	mem_free(out);
 	c->state = CONN_CLOSING;
 	c->peer_closed = 1;
 	c->close_deadline = server_now() + CONN_CLOSE_LINGER_MS;
@@ -384,7 +404,7 @@ upgrade(struct conn *c, const struct http_decision *d)
 static size_t
 on_http(struct conn *c, const uint8_t *buf, size_t len)
 {
-	const struct wconf *conf = c->srv->conf;
+	const struct agconf *conf = c->srv->conf;
 	struct http_policy pol
 	    = { conf->path, "/health-check", conf->origins };
 	struct http_decision d;

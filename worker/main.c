@@ -10,19 +10,19 @@
 #include "common/hash.h"
 #include "common/logger.h"
 #include "worker/server.h"
-#include "worker/wconf.h"
+#include "common/agconf.h"
 
 int
 main(int argc, char **argv)
 {
-	struct wconf conf;
+	struct agconf conf;
 	struct server srv;
 	enum logger_level level = LOGGER_INFO;
 	int code = 0;
 
 	logger_set_name("ag-worker");
-	if (wconf_load(&conf, argc, argv, &code) != 0) {
-		wconf_fini(&conf);
+	if (agconf_load(&conf, argc, argv, &code) != 0) {
+		agconf_fini(&conf);
 		return code;
 	}
 	logger_parse_level(conf.log_level, &level);
@@ -35,7 +35,7 @@ main(int argc, char **argv)
 		code = 1;
 	}
 	server_fini(&srv);
-	wconf_fini(&conf);
+	agconf_fini(&conf);
 	libevent_global_shutdown();
 	return code;
 }

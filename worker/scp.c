@@ -30,6 +30,14 @@ scp_decoder_init(struct scp_decoder *d)
 }
 
 void
+scp_decoder_trim(struct scp_decoder *d)
+{
+	if (d->cap > 4096) {
+		scp_decoder_fini(d);
+	}
+}
+
+void
 scp_decoder_fini(struct scp_decoder *d)
 {
 	mem_free(d->toks);
@@ -216,7 +224,7 @@ tokenize(struct scp_decoder *d)
 		jsmn_init(&p);
 		r = jsmn_parse(
 		    &p, d->js, d->len, (jsmntok_t *) d->toks, d->cap);
-		if (r != JSMN_ERROR_NOMEM) {
+		if (r != JSMN_ERROR_NOMEM || d->cap >= SCP_MAX_TOKENS) {
 			return r;
 		}
 		d->cap = d->cap ? d->cap * 2 : 64;
@@ -557,12 +565,12 @@ scp_put_response(struct strbuf *sb, struct scp_span rid, struct scp_span data)
 
 void
 scp_put_error(struct strbuf *sb, struct scp_span rid, const char *name,
-    const char *message)
+    const char *message, size_t message_len)
 {
 	sb_adds(sb, "{\"rid\":");
 	sb_add(sb, rid.p, rid.n);
 	sb_adds(sb, ",\"error\":{\"message\":");
-	sb_add_json_str(sb, message, strlen(message));
+	sb_add_json_str(sb, message, message_len);
 	sb_adds(sb, ",\"name\":");
 	sb_add_json_str(sb, name, strlen(name));
 	sb_adds(sb, "}}");

@@ -16,8 +16,10 @@
 
 #include "common/strbuf.h"
 
-/* Messages nested deeper than this are treated as raw (ignored). */
-#define SCP_MAX_DEPTH 64
+/* Messages nested deeper than this, or made of more JSON tokens (values and
+ * keys), are treated as raw (ignored): they bound what one message costs. */
+#define SCP_MAX_DEPTH  64
+#define SCP_MAX_TOKENS (1u << 20)
 
 /* Outcome of scp_decode. */
 enum scp_result {
@@ -68,6 +70,9 @@ struct scp_packet {
 };
 
 void scp_decoder_init(struct scp_decoder *d);
+/* Frees the token table if it grew past a few thousand tokens, so one huge
+ * message does not pin its memory for the process's life. */
+void scp_decoder_trim(struct scp_decoder *d);
 void scp_decoder_fini(struct scp_decoder *d);
 
 /*
@@ -105,7 +110,7 @@ long scp_str_get(const struct scp_decoder *d, int t, char *out, size_t cap);
 void scp_put_response(
     struct strbuf *sb, struct scp_span rid, struct scp_span data);
 void scp_put_error(struct strbuf *sb, struct scp_span rid, const char *name,
-    const char *message);
+    const char *message, size_t message_len);
 /* {"rid":<rid>,"error":<error>} with error raw JSON. */
 void scp_put_error_raw(
     struct strbuf *sb, struct scp_span rid, const char *error, size_t n);

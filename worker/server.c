@@ -20,10 +20,11 @@
 #include "worker/http.h"
 #include "worker/session.h"
 
-#define SERVER_TICK_MS     25
-#define SERVER_WHEEL_SLOTS 2048
-#define SERVER_SCRATCH     (64 * 1024)
-#define SERVER_DRAIN_MS    5000
+#define SERVER_TICK_MS         25
+#define SERVER_WHEEL_SLOTS     2048
+#define SERVER_SCRATCH         (64 * 1024)
+#define SERVER_ACCEPT_PAUSE_MS 100
+#define SERVER_TRIM_BYTES      (256 * 1024)
 
 uint64_t
 server_now(void)
@@ -88,6 +89,29 @@ reap(struct server *s)
 	}
 }
 
+static void
+trim_sb(struct strbuf *sb)
+{
+	if (sb->cap > SERVER_TRIM_BYTES) {
+		sb_fini(sb);
+	}
+}
+
+/* Shared buffers grow to the largest message seen; give the memory back
+ * after it instead of keeping the peak for the process's life. */
+static void
+trim(struct server *s)
+{
+	scp_decoder_trim(&s->dec);
+	trim_sb(&s->out);
+	trim_sb(&s->err);
+	if (s->name_cap > SERVER_TRIM_BYTES) {
+		mem_free(s->name);
+		s->name = NULL;
+		s->name_cap = 0;
+	}
+}
+
 /* Runs once per loop turn after the I/O callbacks (lowest priority):
  * writes the output they queued, coalesced, then frees closed sockets. */
 static void
@@ -105,6 +129,7 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	reap(s);
+	trim(s);
 	if (s->stopping && s->nconns == 0) {
 		event_base_loopexit(s->base, NULL);
 	}
@@ -188,10 +213,38 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	s->stats.accepted++;
 }
 
+/* Out of file descriptors: accept() fails at once and the listening socket
+ * stays readable, so pause accepting for a moment instead of spinning. */
+static void
+on_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct server *s = arg;
+	struct timeval tv = { 0, SERVER_ACCEPT_PAUSE_MS * 1000 };
+	int err = EVUTIL_SOCKET_ERROR();
+
+	s->stats.accept_errors++;
+	logger_warn("accept failed: %s; pausing for %d ms (%zu connections)",
+	    evutil_socket_error_to_string(err), SERVER_ACCEPT_PAUSE_MS,
+	    s->nconns);
+	evconnlistener_disable(l);
+	evtimer_add(s->accept_timer, &tv);
+}
+
+static void
+on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+
+	if (!s->stopping) {
+		evconnlistener_enable(s->listener);
+	}
+}
+
 static void
 begin_drain(struct server *s)
 {
-	struct timeval tv = { SERVER_DRAIN_MS / 1000, 0 };
+	struct timeval tv = { s->conf->drain_timeout / 1000,
+		(s->conf->drain_timeout % 1000) * 1000 };
 
 	if (s->stopping) {
 		return;
@@ -230,7 +283,7 @@ on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 static int
 bind_listener(struct server *s)
 {
-	const struct wconf *conf = s->conf;
+	const struct agconf *conf = s->conf;
 	const char *host = conf->host;
 	unsigned flags = LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT
 	    | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC;
@@ -260,11 +313,12 @@ bind_listener(struct server *s)
 		    conf->port, strerror(errno));
 		return -1;
 	}
+	evconnlistener_set_error_cb(s->listener, on_accept_error);
 	return 0;
 }
 
 int
-server_init(struct server *s, const struct wconf *conf)
+server_init(struct server *s, const struct agconf *conf)
 {
 	struct timeval tick = { 0, SERVER_TICK_MS * 1000 };
 	const char *ping = conf->protocol_version == 1 ? "#1" : "";
@@ -285,12 +339,14 @@ server_init(struct server *s, const struct wconf *conf)
 	s->flush = event_new(s->base, -1, 0, on_flush, s);
 	event_priority_set(s->flush, 1);
 	s->tick = event_new(s->base, -1, EV_PERSIST, on_tick, s);
+	event_priority_set(s->tick, 0);
 	event_add(s->tick, &tick);
 	s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
 	s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
 	event_add(s->sigterm, NULL);
 	event_add(s->sigint, NULL);
 	s->drain_timer = evtimer_new(s->base, on_drain_timeout, s);
+	s->accept_timer = evtimer_new(s->base, on_accept_resume, s);
 	if (bind_listener(s) != 0) {
 		return -1;
 	}
@@ -332,6 +388,7 @@ server_fini(struct server *s)
 	event_free(s->sigterm);
 	event_free(s->sigint);
 	event_free(s->drain_timer);
+	event_free(s->accept_timer);
 	event_base_free(s->base);
 	twheel_fini(&s->wheel);
 	chidx_fini(&s->channels);

@@ -16,7 +16,7 @@
 #include "common/twheel.h"
 #include "worker/chidx.h"
 #include "worker/scp.h"
-#include "worker/wconf.h"
+#include "common/agconf.h"
 
 struct conn;
 struct evconnlistener;
@@ -25,6 +25,7 @@ struct evconnlistener;
 struct server_stats {
 	uint64_t accepted;
 	uint64_t rejected_full; /* refused by max_connections */
+	uint64_t accept_errors; /* accept() failures (out of descriptors) */
 	uint64_t closed;
 	uint64_t http_rejected;
 	uint64_t ws_errors;      /* closed for a WebSocket protocol error */
@@ -36,13 +37,14 @@ struct server_stats {
 
 struct server {
 	struct event_base *base;
-	const struct wconf *conf; /* borrowed */
+	const struct agconf *conf; /* borrowed */
 	struct evconnlistener *listener;
 	struct event *tick;  /* drives the timer wheel */
 	struct event *flush; /* end of loop iteration, lowest priority */
 	struct event *sigterm;
 	struct event *sigint;
 	struct event *drain_timer;
+	struct event *accept_timer; /* resumes accepting after an error */
 	struct twheel wheel;
 	struct chidx channels;
 	struct conn *conns; /* every live connection */
@@ -67,7 +69,7 @@ struct server {
  * Creates the loop and binds the listener. Returns 0, or -1 after logging
  * why (address in use, bad host). conf is borrowed for the server's life.
  */
-int server_init(struct server *s, const struct wconf *conf);
+int server_init(struct server *s, const struct agconf *conf);
 /* Runs the loop until SIGTERM or SIGINT has drained every connection. */
 int server_run(struct server *s);
 void server_fini(struct server *s);

@@ -18,7 +18,10 @@ enum {
 	SESS_NOT_HANDSHAKEN = 4009,
 };
 
-static const struct wconf *
+/* The largest message accepted before the handshake. */
+#define SESS_MAX_BEFORE_HANDSHAKE (64 * 1024)
+
+static const struct agconf *
 conf(const struct conn *c)
 {
 	return c->srv->conf;
@@ -94,6 +97,11 @@ batch_flush(struct conn *c)
 void
 sess_on_open(struct conn *c, uint64_t now)
 {
+	/* Before the handshake only a #handshake is legal: a client that has
+	 * proven nothing may not make the worker hold a 100 MiB message. */
+	if (c->wsr.max_payload > SESS_MAX_BEFORE_HANDSHAKE) {
+		c->wsr.max_payload = SESS_MAX_BEFORE_HANDSHAKE;
+	}
 	make_id(c);
 	c->handshake_deadline = now + (uint64_t) conf(c)->handshake_timeout;
 	c->pong_reset = now;
@@ -157,6 +165,12 @@ sess_on_timer(struct conn *c, uint64_t now)
 }
 
 void
+sess_before_close(struct conn *c)
+{
+	batch_flush(c);
+}
+
+void
 sess_on_close(struct conn *c)
 {
 	chidx_unsubscribe_all(&c->srv->channels, &c->chans);
@@ -192,12 +206,19 @@ reply_ok(struct conn *c, struct scp_span rid)
 }
 
 static void
+reply_error_n(struct conn *c, struct scp_span rid, const char *name,
+    const char *message, size_t n)
+{
+	sb_reset(&c->srv->out);
+	scp_put_error(&c->srv->out, rid, name, message, n);
+	send_out(c);
+}
+
+static void
 reply_error(
     struct conn *c, struct scp_span rid, const char *name, const char *message)
 {
-	sb_reset(&c->srv->out);
-	scp_put_error(&c->srv->out, rid, name, message);
-	send_out(c);
+	reply_error_n(c, rid, name, message, strlen(message));
 }
 
 /* Unescapes string token t into the server's name buffer; returns its
@@ -313,6 +334,7 @@ on_handshake(struct conn *c, const struct scp_packet *p, uint64_t now)
 	}
 	if (!c->handshaken) {
 		c->handshaken = 1;
+		c->wsr.max_payload = (uint64_t) conf(c)->max_payload;
 		c->next_ping = now + (uint64_t) conf(c)->ping_interval;
 		if (conf(c)->batch_on_handshake) {
 			c->batch_until = now
@@ -356,10 +378,10 @@ fan_out(struct server *s, const char *name, size_t n, struct scp_span data)
 	for (uint32_t i = 0; i < ch->nsubs; i++) {
 		struct conn *sub = ch->subs[i].owner;
 
-		if (sub->batch_until != 0) {
-			batch_add(sub, s->out.data, s->out.len);
-			s->stats.deliveries++;
-		} else if (conn_send(sub, frame) == 0) {
+		/* A delivery never joins a batch, so the encoded frame stays
+		 * shared; flushing first keeps the order. */
+		batch_flush(sub);
+		if (conn_send(sub, frame) == 0) {
 			s->stats.deliveries++;
 		}
 	}
@@ -425,7 +447,7 @@ on_subscribe(struct conn *c, const struct scp_packet *p)
 		    " channel - InvalidActionError: Socket %s tried to "
 		    "exceed the channel subscription limit of %lld",
 		    c->id, limit);
-		reply_error(c, rid, "BrokerError", s->err.data);
+		reply_error_n(c, rid, "BrokerError", s->err.data, s->err.len);
 		return;
 	}
 	chidx_subscribe(&s->channels, c, &c->chans, s->name, n);
@@ -462,7 +484,7 @@ on_unsubscribe(struct conn *c, const struct scp_packet *p)
 		    " channel - InvalidActionError: Socket %s tried to "
 		    "unsubscribe from a channel which it is not subscribed to",
 		    c->id);
-		reply_error(c, rid, "BrokerError", s->err.data);
+		reply_error_n(c, rid, "BrokerError", s->err.data, s->err.len);
 	}
 }
 

@@ -22,6 +22,8 @@ void sess_on_message(struct conn *c, const struct ws_msg *m, uint64_t now);
 void sess_on_timer(struct conn *c, uint64_t now);
 /* Returns the next time sess_on_timer must run. */
 uint64_t sess_next_deadline(const struct conn *c);
+/* The close frame is about to be queued: sends what is still batched. */
+void sess_before_close(struct conn *c);
 /* The connection is closing: leaves every channel. */
 void sess_on_close(struct conn *c);
 

@@ -262,7 +262,7 @@ START_TEST(test_writers)
 	scp_put_response(&sb, rid, data);
 	ck_assert_str_eq(sb.data, "{\"rid\":7,\"data\":{\"a\":1}}");
 	sb_reset(&sb);
-	scp_put_error(&sb, rid, "InvalidActionError", "x \"y\"");
+	scp_put_error(&sb, rid, "InvalidActionError", "x \"y\"", 5);
 	ck_assert_str_eq(sb.data,
 	    "{\"rid\":7,\"error\":{\"message\":\"x "
 	    "\\\"y\\\"\",\"name\":\"InvalidActionError\"}}");

@@ -1,4 +1,4 @@
-#include "worker/wconf.h"
+#include "common/agconf.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static struct wconf c;
+static struct agconf c;
 static char output[32768];
 
 static void
@@ -19,11 +19,11 @@ setup(void)
 static void
 teardown(void)
 {
-	wconf_fini(&c);
+	agconf_fini(&c);
 }
 
 /*
- * Runs wconf_load_from with args (NULL-terminated, without argv[0]) and
+ * Runs agconf_load_from with args (NULL-terminated, without argv[0]) and
  * envp, keeping what it printed on stdout and stderr in output.
  */
 static int
@@ -42,7 +42,7 @@ load(char **args, char **envp, int *code)
 	fflush(stderr);
 	dup2(fileno(tmp), 1);
 	dup2(fileno(tmp), 2);
-	rc = wconf_load_from(&c, argc, argv, envp, code);
+	rc = agconf_load_from(&c, argc, argv, envp, code);
 	fflush(stdout);
 	fflush(stderr);
 	dup2(out, 1);
@@ -87,7 +87,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(c.handshake_timeout, 10000);
 	ck_assert_int_eq(c.protocol_version, 2);
 	ck_assert_int_eq(c.allow_client_publish, 1);
-	ck_assert_int_eq(c.socket_channel_limit, 0);
+	ck_assert_int_eq(c.socket_channel_limit, 1000);
 	ck_assert_int_eq(c.max_payload, 104857600);
 	ck_assert_str_eq(c.origins, "*:*");
 	ck_assert_int_eq(c.max_connections, 0);
@@ -134,7 +134,7 @@ END_TEST
 
 START_TEST(test_config_file)
 {
-	char path[] = "/tmp/test_wconf_XXXXXX", arg[64];
+	char path[] = "/tmp/test_agconf_XXXXXX", arg[64];
 	const char *text = "# worker\nport = 7000\npath = \"/sc/\"\n"
 	                   "protocol_version = 1\n";
 	int fd = mkstemp(path), code;
@@ -168,7 +168,7 @@ START_TEST(test_ping_interval_not_below_timeout)
 	    "ag-worker: ping_interval (30000, flag --ping-interval) must be "
 	    "less than ping_timeout (30000, default) unless "
 	    "ping_timeout_disabled is true\n");
-	wconf_fini(&c);
+	agconf_fini(&c);
 	assert_refused(NULL, ENV("AG_PING_TIMEOUT=5000"),
 	    "ping_interval (8000, default) must be less than ping_timeout "
 	    "(5000, environment variable AG_PING_TIMEOUT)");
@@ -297,10 +297,47 @@ START_TEST(test_version)
 }
 END_TEST
 
-static Suite *
-wconf_suite(void)
+START_TEST(test_parse_addresses)
 {
-	Suite *s = suite_create("wconf");
+	struct agconf_addr a[3];
+
+	ck_assert_int_eq(agconf_parse_addresses("", a, 3), 0);
+	ck_assert_int_eq(
+	    agconf_parse_addresses("127.0.0.1:9100, broker-2:9200", a, 3), 2);
+	ck_assert_str_eq(a[0].host, "127.0.0.1");
+	ck_assert_int_eq(a[0].port, 9100);
+	ck_assert_str_eq(a[1].host, "broker-2");
+	ck_assert_int_eq(a[1].port, 9200);
+	/* IPv6 literals: the port is after the last colon. */
+	ck_assert_int_eq(agconf_parse_addresses("::1:9100", a, 3), 1);
+	ck_assert_str_eq(a[0].host, "::1");
+	ck_assert_int_eq(agconf_parse_addresses("host", a, 3), -1);
+	ck_assert_int_eq(agconf_parse_addresses(":9100", a, 3), -1);
+	ck_assert_int_eq(agconf_parse_addresses("h:0", a, 3), -1);
+	ck_assert_int_eq(agconf_parse_addresses("h:65536", a, 3), -1);
+	ck_assert_int_eq(agconf_parse_addresses("h:12x", a, 3), -1);
+	ck_assert_int_eq(agconf_parse_addresses("h:1,,h:2", a, 3), -1);
+	ck_assert_int_eq(agconf_parse_addresses("a:1,b:2,c:3,d:4", a, 3), -1);
+}
+END_TEST
+
+START_TEST(test_bad_broker_addresses_rejected)
+{
+	char *argv[] = { "ag-worker", "--broker-addresses=localhost", NULL };
+	char *envp[] = { NULL };
+	struct agconf conf;
+	int code = -1;
+
+	ck_assert_int_eq(agconf_load_from(&conf, 2, argv, envp, &code), 1);
+	ck_assert_int_eq(code, 2);
+	agconf_fini(&conf);
+}
+END_TEST
+
+static Suite *
+agconf_suite(void)
+{
+	Suite *s = suite_create("agconf");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -319,6 +356,8 @@ wconf_suite(void)
 	tcase_add_test(tc, test_check_config_invalid);
 	tcase_add_test(tc, test_help);
 	tcase_add_test(tc, test_version);
+	tcase_add_test(tc, test_parse_addresses);
+	tcase_add_test(tc, test_bad_broker_addresses_rejected);
 	suite_add_tcase(s, tc);
 	return s;
 }
@@ -326,7 +365,7 @@ wconf_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(wconf_suite());
+	SRunner *sr = srunner_create(agconf_suite());
 	int failed;
 
 	srunner_run_all(sr, CK_NORMAL);

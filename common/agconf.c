@@ -1,9 +1,10 @@
-#include "wconf.h"
+#include "agconf.h"
 
 #include "common/cfg.h"
 #include "common/mem.h"
 
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,18 +12,18 @@
 #define AG_VERSION "0.1.0"
 #endif
 
-#define W(field) offsetof(struct wconf, field)
+#define W(field) offsetof(struct agconf, field)
 
-static const char *const wconf_levels[]
+static const char *const agconf_levels[]
     = { "debug", "info", "warn", "error", NULL };
 
 static const char *
-wconf_check_path(const char *s)
+agconf_check_path(const char *s)
 {
 	return s[0] == '/' ? NULL : "must start with '/'";
 }
 
-static const struct cfg_opt wconf_opts[] = {
+static const struct cfg_opt agconf_opts[] = {
 	{ .name = "host",
 	    .type = CFG_STR,
 	    .def = "",
@@ -39,7 +40,7 @@ static const struct cfg_opt wconf_opts[] = {
 	    .type = CFG_STR,
 	    .def = "/socketcluster/",
 	    .offset = W(path),
-	    .check = wconf_check_path,
+	    .check = agconf_check_path,
 	    .help = "URL path of the WebSocket endpoint" },
 	{ .name = "ping_interval",
 	    .type = CFG_MS,
@@ -81,7 +82,7 @@ static const struct cfg_opt wconf_opts[] = {
 	    .help = "let clients #publish to channels" },
 	{ .name = "socket_channel_limit",
 	    .type = CFG_INT,
-	    .def = "0",
+	    .def = "1000",
 	    .min = 0,
 	    .max = 1000000,
 	    .offset = W(socket_channel_limit),
@@ -139,26 +140,135 @@ static const struct cfg_opt wconf_opts[] = {
 	    .max = 3600000,
 	    .offset = W(batch_interval),
 	    .help = "how often a batch is sent while batching" },
+	{ .name = "workers",
+	    .type = CFG_INT,
+	    .def = "0",
+	    .min = 0,
+	    .max = 1024,
+	    .offset = W(workers),
+	    .help = "workers per host (agcluster starts them, each broker "
+	            "listens for them); 0 = one per core" },
+	{ .name = "brokers",
+	    .type = CFG_INT,
+	    .def = "1",
+	    .min = 1,
+	    .max = 256,
+	    .offset = W(brokers),
+	    .help = "brokers agcluster starts" },
+	{ .name = "worker_id",
+	    .type = CFG_INT,
+	    .def = "0",
+	    .min = 0,
+	    .max = 1023,
+	    .offset = W(worker_id),
+	    .help = "this worker's index, 0 to workers-1 (ag-worker)" },
+	{ .name = "broker_id",
+	    .type = CFG_INT,
+	    .def = "0",
+	    .min = 0,
+	    .max = 255,
+	    .offset = W(broker_id),
+	    .help = "this broker's index in broker_addresses (ag-broker)" },
+	{ .name = "broker_addresses",
+	    .type = CFG_STR,
+	    .def = "",
+	    .offset = W(broker_addresses),
+	    .help = "every broker's host:port, comma-separated; broker i "
+	            "listens for worker w on its port + w. Empty: the worker "
+	            "runs alone with local pub/sub" },
+	{ .name = "link_port",
+	    .type = CFG_INT,
+	    .def = "9100",
+	    .min = 1,
+	    .max = 65535,
+	    .offset = W(link_port),
+	    .help = "agcluster: first port of the worker-broker links on "
+	            "127.0.0.1" },
+	{ .name = "drain_timeout",
+	    .type = CFG_MS,
+	    .def = "10000",
+	    .min = 1,
+	    .max = 3600000,
+	    .offset = W(drain_timeout),
+	    .help = "on SIGTERM, how long to wait for clients to leave and "
+	            "output to flush" },
 	{ .name = "log_level",
 	    .type = CFG_STR,
 	    .def = "info",
 	    .offset = W(log_level),
-	    .choices = wconf_levels,
+	    .choices = agconf_levels,
 	    .help = "least severe level logged" },
 };
 
-static const struct cfg_spec wconf_spec = {
+static const struct cfg_spec agconf_spec = {
 	.prog = "ag-worker",
 	.version = AG_VERSION,
 	.summary = "A SocketCluster-compatible realtime server worker.",
-	.opts = wconf_opts,
-	.nopts = sizeof(wconf_opts) / sizeof(wconf_opts[0]),
+	.opts = agconf_opts,
+	.nopts = sizeof(agconf_opts) / sizeof(agconf_opts[0]),
 };
+
+static int
+parse_address(const char *p, size_t n, struct agconf_addr *a)
+{
+	const char *colon = memrchr(p, ':', n);
+	char digits[8];
+	char *end;
+	long port;
+
+	if (colon == NULL || colon == p
+	    || (size_t) (colon - p) >= sizeof(a->host)
+	    || n - (size_t) (colon - p) - 1 == 0
+	    || n - (size_t) (colon - p) - 1 >= sizeof(digits)) {
+		return -1;
+	}
+	memcpy(digits, colon + 1, n - (size_t) (colon - p) - 1);
+	digits[n - (size_t) (colon - p) - 1] = '\0';
+	port = strtol(digits, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535) {
+		return -1;
+	}
+	memcpy(a->host, p, (size_t) (colon - p));
+	a->host[colon - p] = '\0';
+	a->port = (int) port;
+	return 0;
+}
+
+int
+agconf_parse_addresses(const char *list, struct agconf_addr *out, size_t max)
+{
+	size_t n = 0;
+	const char *p = list;
+
+	while (*p != '\0') {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t) (end - p) : strlen(p);
+
+		while (len > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			len--;
+		}
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t')) {
+			len--;
+		}
+		if (n == max || parse_address(p, len, &out[n]) != 0) {
+			return -1;
+		}
+		n++;
+		p = end ? end + 1 : p + len;
+		if (end == NULL) {
+			break;
+		}
+	}
+	return (int) n;
+}
 
 /* Checks what no single option can: how the options fit together. */
 static int
-wconf_check(struct cfg *cfg, struct wconf *c)
+agconf_check(struct cfg *cfg, struct agconf *c)
 {
+	static struct agconf_addr addrs[AGCONF_MAX_BROKERS];
+
 	if (!c->ping_timeout_disabled && c->ping_interval >= c->ping_timeout) {
 		cfg_fail(cfg,
 		    "ping_interval (%lld, %s) must be less than ping_timeout "
@@ -166,6 +276,20 @@ wconf_check(struct cfg *cfg, struct wconf *c)
 		    c->ping_interval, cfg_origin(cfg, "ping_interval"),
 		    c->ping_timeout, cfg_origin(cfg, "ping_timeout"));
 		return -1;
+	}
+	if (agconf_parse_addresses(
+	        c->broker_addresses, addrs, AGCONF_MAX_BROKERS)
+	    < 0) {
+		cfg_fail(cfg,
+		    "broker_addresses (%s): bad value \"%s\": expected "
+		    "host:port[,host:port...]",
+		    cfg_origin(cfg, "broker_addresses"), c->broker_addresses);
+		return -1;
+	}
+	if (c->workers == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		c->workers = n > 0 ? n : 1;
 	}
 	/* One spelling of "any address" spares every user a comparison. */
 	if (strcmp(c->host, "*") == 0) {
@@ -175,17 +299,17 @@ wconf_check(struct cfg *cfg, struct wconf *c)
 	return 0;
 }
 
-int
-wconf_load_from(
-    struct wconf *c, int argc, char **argv, char **envp, int *exit_code)
+static int
+load(const struct cfg_spec *spec, struct agconf *c, int argc, char **argv,
+    char **envp, int *exit_code)
 {
 	struct cfg cfg;
 	int result;
 
-	cfg_init(&cfg, &wconf_spec, c);
+	cfg_init(&cfg, spec, c);
 	result = cfg_load(&cfg, argc, argv, envp);
 	if ((result == CFG_RUN || result == CFG_CHECK)
-	    && wconf_check(&cfg, c) != 0) {
+	    && agconf_check(&cfg, c) != 0) {
 		result = CFG_ERROR;
 	}
 	result = cfg_conclude(&cfg, result, exit_code);
@@ -194,13 +318,30 @@ wconf_load_from(
 }
 
 int
-wconf_load(struct wconf *c, int argc, char **argv, int *exit_code)
+agconf_load_from(
+    struct agconf *c, int argc, char **argv, char **envp, int *exit_code)
 {
-	return wconf_load_from(c, argc, argv, environ, exit_code);
+	return load(&agconf_spec, c, argc, argv, envp, exit_code);
+}
+
+int
+agconf_load(struct agconf *c, int argc, char **argv, int *exit_code)
+{
+	return agconf_load_from(c, argc, argv, environ, exit_code);
+}
+
+int
+agconf_load_as(
+    struct agconf *c, const char *prog, int argc, char **argv, int *exit_code)
+{
+	struct cfg_spec spec = agconf_spec;
+
+	spec.prog = prog;
+	return load(&spec, c, argc, argv, environ, exit_code);
 }
 
 void
-wconf_fini(struct wconf *c)
+agconf_fini(struct agconf *c)
 {
-	cfg_free_values(&wconf_spec, c);
+	cfg_free_values(&agconf_spec, c);
 }
