@@ -272,6 +272,7 @@ static const struct shape shapes[] = {
 	[ENVELOPE_DELIVER] = { 2, rd_deliver, wr_deliver },
 	[ENVELOPE_HEARTBEAT] = { 1, rd_heartbeat, wr_heartbeat },
 	[ENVELOPE_RESYNC_DONE] = { 0, rd_none, wr_none },
+	[ENVELOPE_SUBSCRIBED] = { 1, rd_channel, wr_channel },
 };
 
 static const struct shape *
@@ -542,6 +543,14 @@ void
 envelope_put_resync_done(struct envelope_writer *w)
 {
 	struct envelope e = { .type = ENVELOPE_RESYNC_DONE };
+
+	envelope_put(w, &e);
+}
+
+void
+envelope_put_subscribed(struct envelope_writer *w, struct envelope_span chan)
+{
+	struct envelope e = { .type = ENVELOPE_SUBSCRIBED, .channel = chan };
 
 	envelope_put(w, &e);
 }

@@ -43,6 +43,7 @@ enum envelope_type {
 	ENVELOPE_DELIVER = 5,     /* channel, payload */
 	ENVELOPE_HEARTBEAT = 6,   /* time_ms */
 	ENVELOPE_RESYNC_DONE = 7, /* the full subscription set has been sent */
+	ENVELOPE_SUBSCRIBED = 8, /* channel: the broker has the worker's SUB */
 };
 
 /* Outcomes of envelope_batch_open and envelope_batch_next. */
@@ -174,6 +175,8 @@ void envelope_put_deliver(struct envelope_writer *w, struct envelope_span chan,
     struct envelope_span payload);
 void envelope_put_heartbeat(struct envelope_writer *w, uint64_t now_ms);
 void envelope_put_resync_done(struct envelope_writer *w);
+void envelope_put_subscribed(
+    struct envelope_writer *w, struct envelope_span chan);
 
 /* Bytes and envelopes in the batch in progress, so the caller can flush
  * at its thresholds (for example 64 envelopes or 16 KiB). */

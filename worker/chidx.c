@@ -216,6 +216,18 @@ chidx_unsubscribe(
 }
 
 void
+chidx_foreach(const struct chidx *x,
+    void (*fn)(void *arg, const struct chidx_chan *ch), void *arg)
+{
+	for (size_t i = 0; i < x->nbuckets; i++) {
+		for (struct chidx_chan *c = x->buckets[i]; c != NULL;
+		     c = c->next) {
+			fn(arg, c);
+		}
+	}
+}
+
+void
 chidx_unsubscribe_all(struct chidx *x, struct chidx_list *list)
 {
 	while (list->n > 0) {

@@ -43,6 +43,7 @@ struct chidx_chan {
 	struct chidx_sub *subs;
 	uint32_t nsubs;
 	uint32_t cap;
+	uint32_t mark; /* the owner's: 0 when created */
 	size_t name_len;
 	char name[]; /* NUL-terminated */
 };
@@ -77,6 +78,9 @@ int chidx_subscribe(struct chidx *x, void *owner, struct chidx_list *list,
 /* Returns 0 when removed, -1 when the subscriber did not hold it. */
 int chidx_unsubscribe(
     struct chidx *x, struct chidx_list *list, const char *name, size_t n);
+/* Calls fn for every channel; fn must not change the index. */
+void chidx_foreach(const struct chidx *x,
+    void (*fn)(void *arg, const struct chidx_chan *ch), void *arg);
 /* Removes every membership of list. */
 void chidx_unsubscribe_all(struct chidx *x, struct chidx_list *list);
 

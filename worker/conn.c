@@ -68,6 +68,10 @@ conn_free(struct conn *c)
 		mem_free(c->batch);
 	}
 	ws_reader_fini(&c->wsr);
+	for (uint32_t i = 0; i < c->npending; i++) {
+		mem_free(c->pending[i].rid);
+	}
+	mem_free(c->pending);
 	chidx_list_fini(&c->chans);
 	close(c->fd);
 	mem_free(c);

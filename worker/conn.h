@@ -37,6 +37,13 @@ struct conn_out {
 	uint32_t off;
 };
 
+/* A #subscribe whose reply waits until the channel's broker has it. */
+struct conn_pending {
+	struct chidx_chan *chan;
+	char *rid; /* owned: the cid's JSON text */
+	size_t rid_len;
+};
+
 struct conn {
 	struct server *srv;
 	struct conn *prev; /* server's list of live connections */
@@ -66,6 +73,8 @@ struct conn {
 	uint32_t q_cap;
 	size_t q_bytes;
 	struct chidx_list chans;
+	struct conn_pending *pending; /* subscribes waiting for a broker */
+	uint32_t npending;
 	uint64_t batch_until;    /* batching after the handshake; 0: not */
 	uint64_t batch_flush_at; /* when the pending batch is sent */
 	struct strbuf *batch;    /* "[p1,p2": pending packets, or NULL */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <event2/event.h>
+#include <nng/nng.h>
 
 #include "common/hash.h"
 #include "common/logger.h"
@@ -37,5 +38,8 @@ main(int argc, char **argv)
 	server_fini(&srv);
 	agconf_fini(&conf);
 	libevent_global_shutdown();
+	/* Releases nng's threads and global state, so leak checkers see
+	 * only what is ours. */
+	nng_fini();
 	return code;
 }

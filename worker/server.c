@@ -347,7 +347,7 @@ server_init(struct server *s, const struct agconf *conf)
 	event_add(s->sigint, NULL);
 	s->drain_timer = evtimer_new(s->base, on_drain_timeout, s);
 	s->accept_timer = evtimer_new(s->base, on_accept_resume, s);
-	if (bind_listener(s) != 0) {
+	if (bind_listener(s) != 0 || cluster_init(&s->cluster, s) != 0) {
 		return -1;
 	}
 	return 0;
@@ -383,6 +383,7 @@ server_fini(struct server *s)
 	if (s->listener != NULL) {
 		evconnlistener_free(s->listener);
 	}
+	cluster_fini(&s->cluster);
 	event_free(s->flush);
 	event_free(s->tick);
 	event_free(s->sigterm);

@@ -15,6 +15,7 @@
 #include "common/strbuf.h"
 #include "common/twheel.h"
 #include "worker/chidx.h"
+#include "worker/cluster.h"
 #include "worker/scp.h"
 #include "common/agconf.h"
 
@@ -47,9 +48,10 @@ struct server {
 	struct event *accept_timer; /* resumes accepting after an error */
 	struct twheel wheel;
 	struct chidx channels;
-	struct conn *conns; /* every live connection */
-	struct conn *dirty; /* connections with output to write */
-	struct conn *dead;  /* connections to free after this turn */
+	struct cluster cluster; /* links to the brokers, if any */
+	struct conn *conns;     /* every live connection */
+	struct conn *dirty;     /* connections with output to write */
+	struct conn *dead;      /* connections to free after this turn */
 	size_t nconns;
 	int stopping;
 	uint8_t *scratch; /* shared read buffer */

@@ -5,7 +5,9 @@
 #include <openssl/rand.h>
 
 #include "common/logger.h"
+#include "common/envelope.h"
 #include "common/mem.h"
+#include "worker/cluster.h"
 #include "worker/conn.h"
 #include "worker/scp.h"
 #include "worker/server.h"
@@ -17,6 +19,9 @@ enum {
 	SESS_HANDSHAKE_REJECTED = 4008,
 	SESS_NOT_HANDSHAKEN = 4009,
 };
+
+/* Channel names travel between processes with a bounded length. */
+#define LONG_NAME "Channel name is longer than 1024 bytes"
 
 /* The largest message accepted before the handshake. */
 #define SESS_MAX_BEFORE_HANDSHAKE (64 * 1024)
@@ -362,8 +367,9 @@ on_authenticate(struct conn *c, const struct scp_packet *p)
 
 /* Builds the #publish frame once and queues the same bytes on every local
  * subscriber. */
-static void
-fan_out(struct server *s, const char *name, size_t n, struct scp_span data)
+void
+sess_publish_local(
+    struct server *s, const char *name, size_t n, struct scp_span data)
 {
 	struct chidx_chan *ch = chidx_find(&s->channels, name, n);
 	struct rbuf *frame;
@@ -386,6 +392,29 @@ fan_out(struct server *s, const char *name, size_t n, struct scp_span data)
 		}
 	}
 	rbuf_unref(frame);
+}
+
+/* Clustered: the owner broker delivers to every worker with subscribers,
+ * this one included; the rid means the broker has the message. */
+static void
+publish_to_broker(
+    struct conn *c, struct scp_span rid, size_t n, struct scp_span data)
+{
+	struct server *s = c->srv;
+
+	if (cluster_publish(&s->cluster, s->name, n, data) == 0) {
+		if (rid.p != NULL) {
+			reply_ok(c, rid);
+		}
+		return;
+	}
+	if (rid.p != NULL) {
+		sb_reset(&s->err);
+		sb_adds(&s->err, "Failed to publish to the ");
+		sb_add(&s->err, s->name, n);
+		sb_adds(&s->err, " channel - its broker is unreachable");
+		reply_error_n(c, rid, "BrokerError", s->err.data, s->err.len);
+	}
 }
 
 static void
@@ -413,18 +442,84 @@ on_publish(struct conn *c, const struct scp_packet *p)
 		data = scp_raw(&s->dec, t);
 	}
 	n = get_name(c, ch);
+	if (n > ENVELOPE_MAX_CHANNEL) {
+		if (rid.p != NULL) {
+			reply_error(c, rid, "InvalidActionError", LONG_NAME);
+		}
+		return;
+	}
+	if (cluster_enabled(&s->cluster)) {
+		publish_to_broker(c, rid, n, data);
+		return;
+	}
 	if (rid.p != NULL) {
 		reply_ok(c, rid);
 	}
-	fan_out(s, s->name, n, data);
+	sess_publish_local(s, s->name, n, data);
+}
+
+static void
+pending_add(struct conn *c, struct chidx_chan *ch, struct scp_span rid)
+{
+	struct conn_pending *p;
+
+	c->pending
+	    = mem_realloc(c->pending, (c->npending + 1) * sizeof(*c->pending));
+	p = &c->pending[c->npending++];
+	p->chan = ch;
+	p->rid = mem_strndup(rid.p, rid.n);
+	p->rid_len = rid.n;
+}
+
+/* Answers (with success) every subscribe of c waiting on ch. */
+static void
+pending_answer(struct conn *c, const struct chidx_chan *ch)
+{
+	uint32_t i = 0;
+
+	while (i < c->npending) {
+		struct conn_pending *p = &c->pending[i];
+		struct scp_span rid = { p->rid, p->rid_len };
+
+		if (p->chan != ch) {
+			i++;
+			continue;
+		}
+		reply_ok(c, rid);
+		mem_free(p->rid);
+		c->pending[i] = c->pending[--c->npending];
+	}
+	if (c->npending == 0) {
+		mem_free(c->pending);
+		c->pending = NULL;
+	}
+}
+
+void
+sess_channel_confirmed(struct server *s, const char *name, size_t n)
+{
+	struct chidx_chan *ch = chidx_find(&s->channels, name, n);
+
+	if (ch == NULL || ch->mark) {
+		return;
+	}
+	ch->mark = 1;
+	for (uint32_t i = 0; i < ch->nsubs; i++) {
+		struct conn *sub = ch->subs[i].owner;
+
+		if (sub->npending > 0 && sub->state == CONN_WS) {
+			pending_answer(sub, ch);
+		}
+	}
 }
 
 static void
 on_subscribe(struct conn *c, const struct scp_packet *p)
 {
 	struct server *s = c->srv;
-	int ch = channel_of(&s->dec, p->data);
+	int tok = channel_of(&s->dec, p->data);
 	long long limit = conf(c)->socket_channel_limit;
+	struct chidx_chan *ch;
 	struct scp_span rid;
 	size_t n;
 
@@ -433,12 +528,16 @@ on_subscribe(struct conn *c, const struct scp_packet *p)
 		return;
 	}
 	rid = scp_raw(&s->dec, p->cid);
-	if (ch == SCP_NONE) {
+	if (tok == SCP_NONE) {
 		reply_error(c, rid, "InvalidActionError",
 		    "Subscribe channel name was malformatted");
 		return;
 	}
-	n = get_name(c, ch);
+	n = get_name(c, tok);
+	if (n > ENVELOPE_MAX_CHANNEL) {
+		reply_error(c, rid, "InvalidActionError", LONG_NAME);
+		return;
+	}
 	if (limit > 0 && c->chans.n >= (unsigned long long) limit) {
 		sb_reset(&s->err);
 		sb_adds(&s->err, "Failed to subscribe socket to the ");
@@ -451,6 +550,14 @@ on_subscribe(struct conn *c, const struct scp_packet *p)
 		return;
 	}
 	chidx_subscribe(&s->channels, c, &c->chans, s->name, n);
+	/* In a cluster the reply waits until the owner broker has the
+	 * channel: a publish from another worker after the client saw its
+	 * subscribe succeed must reach it, as with the reference. */
+	ch = chidx_find(&s->channels, s->name, n);
+	if (cluster_enabled(&s->cluster) && !ch->mark) {
+		pending_add(c, ch, rid);
+		return;
+	}
 	reply_ok(c, rid);
 }
 
@@ -470,6 +577,13 @@ on_unsubscribe(struct conn *c, const struct scp_packet *p)
 		return;
 	}
 	n = get_name(c, p->data);
+	if (c->npending > 0) {
+		struct chidx_chan *ch = chidx_find(&s->channels, s->name, n);
+
+		if (ch != NULL) {
+			pending_answer(c, ch);
+		}
+	}
 	if (chidx_unsubscribe(&s->channels, &c->chans, s->name, n) == 0) {
 		if (has_rid) {
 			reply_ok(c, rid);

@@ -9,9 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "worker/scp.h"
 #include "worker/ws.h"
 
 struct conn;
+struct server;
 
 /* The WebSocket just opened: arms the handshake and pong timers. */
 void sess_on_open(struct conn *c, uint64_t now);
@@ -22,6 +24,17 @@ void sess_on_message(struct conn *c, const struct ws_msg *m, uint64_t now);
 void sess_on_timer(struct conn *c, uint64_t now);
 /* Returns the next time sess_on_timer must run. */
 uint64_t sess_next_deadline(const struct conn *c);
+/*
+ * Delivers a publish to this worker's subscribers of the channel: builds the
+ * #publish frame once and queues the same bytes on each. data is raw JSON
+ * (p NULL: no data). Used for local publishes and for the broker's
+ * deliveries.
+ */
+void sess_publish_local(
+    struct server *s, const char *name, size_t n, struct scp_span data);
+/* The owner broker has this worker's subscription to the channel: answers
+ * the subscribes that were waiting for it. */
+void sess_channel_confirmed(struct server *s, const char *name, size_t n);
 /* The close frame is about to be queued: sends what is still batched. */
 void sess_before_close(struct conn *c);
 /* The connection is closing: leaves every channel. */

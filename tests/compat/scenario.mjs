@@ -1,6 +1,6 @@
 // The compatibility scenario, run once per official client (see
 // clients.mjs): each *.test.mjs file in this folder calls compatSuite()
-// with one adapter.
+// with one adapter. cluster.test.mjs runs it again against agcluster.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -42,11 +42,18 @@ function assertNoDisconnect(c) {
 	assert.deepEqual(bad.map((e) => `${e.type} ${e.code}`), [], 'the client lost its connection');
 }
 
-export function compatSuite(adapter) {
-	const so = adapter.serverOptions;
+/**
+ * The scenario for one adapter, against a lone ag-worker by default. kind
+ * and serverOptions run it against another program (harness.mjs
+ * startServer), e.g. { kind: 'agcluster', serverOptions: { workers: 2,
+ * brokers: 2 } }; label is added to the suite names.
+ */
+export function compatSuite(adapter, { kind = 'worker', serverOptions = {}, label = '' } = {}) {
+	const so = { ...adapter.serverOptions, ...serverOptions };
+	const name = `${adapter.name}${label}`;
 
-	describe(`${adapter.name}: connection, pub/sub, RPC`, () => {
-		const fx = useServer(so);
+	describe(`${name}: connection, pub/sub, RPC`, () => {
+		const fx = useServer(so, { kind });
 		const clients = [];
 		const afterEach = () => cleanup(clients);
 
@@ -191,8 +198,8 @@ export function compatSuite(adapter) {
 		});
 	});
 
-	describe(`${adapter.name}: pings (--ping-interval=500 --ping-timeout=2000)`, () => {
-		const fx = useServer({ ...so, ping_interval: 500, ping_timeout: 2000 });
+	describe(`${name}: pings (--ping-interval=500 --ping-timeout=2000)`, () => {
+		const fx = useServer({ ...so, ping_interval: 500, ping_timeout: 2000 }, { kind });
 		const clients = [];
 
 		test('stays connected across several ping intervals', async () => {
@@ -214,8 +221,8 @@ export function compatSuite(adapter) {
 		});
 	});
 
-	describe(`${adapter.name}: --allow-client-publish=false`, () => {
-		const fx = useServer({ ...so, allow_client_publish: false });
+	describe(`${name}: --allow-client-publish=false`, () => {
+		const fx = useServer({ ...so, allow_client_publish: false }, { kind });
 		const clients = [];
 
 		test('invokePublish rejects with InvalidActionError; nothing is delivered', async () => {
@@ -239,8 +246,8 @@ export function compatSuite(adapter) {
 		});
 	});
 
-	describe(`${adapter.name}: --socket-channel-limit=2`, () => {
-		const fx = useServer({ ...so, socket_channel_limit: 2 });
+	describe(`${name}: --socket-channel-limit=2`, () => {
+		const fx = useServer({ ...so, socket_channel_limit: 2 }, { kind });
 		const clients = [];
 
 		test('the third subscription fails (subscribeFail) with BrokerError', async () => {
@@ -261,11 +268,11 @@ export function compatSuite(adapter) {
 		});
 	});
 
-	describe(`${adapter.name}: reconnect`, () => {
+	describe(`${name}: reconnect`, () => {
 		const clients = [];
 
 		test('after the server goes away, the client reconnects to a new one on the same port and resubscribes', async () => {
-			let first = await startServer(so);
+			let first = await startServer(so, { kind });
 			const { port } = first;
 			let second = null;
 			try {
@@ -280,7 +287,7 @@ export function compatSuite(adapter) {
 				assert.notEqual(down.code, 1000, 'a server shutdown is not a normal client close');
 				assert.ok(down.code < 4500, `close code ${down.code} forbids the client to reconnect`);
 
-				second = await startServer(so, { port });
+				second = await startServer(so, { port, kind });
 				const status2 = await c.connected({ from: down.at, timeout: 10000 });
 				assert.equal(status2.isAuthenticated, false);
 				assert.notEqual(status2.id, status1.id, 'a new session');

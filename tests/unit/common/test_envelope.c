@@ -122,6 +122,7 @@ static const struct envelope samples[] = {
 	    .payload = { "\"hi\"", 4 } },
 	{ .type = ENVELOPE_HEARTBEAT, .time_ms = UINT64_C(1700000000123) },
 	{ .type = ENVELOPE_RESYNC_DONE },
+	{ .type = ENVELOPE_SUBSCRIBED, .channel = { "room", 4 } },
 };
 #define NSAMPLES (int) (sizeof(samples) / sizeof(samples[0]))
 
@@ -189,6 +190,7 @@ START_TEST(test_roundtrip_shorthands)
 	envelope_put_deliver(&w, span("user/42"), span("\"hi\""));
 	envelope_put_heartbeat(&w, samples[6].time_ms);
 	envelope_put_resync_done(&w);
+	envelope_put_subscribed(&w, span("room"));
 	bytes = envelope_finish(&w, &len);
 	assert_batch(bytes, len, UINT64_MAX, UINT32_MAX, samples, NSAMPLES);
 }
@@ -431,7 +433,7 @@ static const struct bad bad[] = {
 	BAD("type is nil", UINT, HDR, 0x91, 0xc0),
 	BAD("type is the reserved byte", UINT, HDR, 0x91, 0xc1),
 	BAD("type 0", "unknown envelope type", HDR, 0x91, 0x00),
-	BAD("type 8", "unknown envelope type", HDR, 0x91, 0x08),
+	BAD("type 9", "unknown envelope type", HDR, 0x91, 0x09),
 	BAD("type 2^64-1", "unknown envelope type", HDR, 0x91, 0xcf, 0xff,
 	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff),
 	BAD("RESYNC_DONE with a field", FIELDS, HDR, 0x92, 0x07, 0xc0),
@@ -667,7 +669,7 @@ END_TEST
 
 START_TEST(test_unknown_type_put_aborts)
 {
-	struct envelope e = { .type = (enum envelope_type) 8 };
+	struct envelope e = { .type = (enum envelope_type) 9 };
 
 	envelope_begin(&w, 0, 0);
 	envelope_put(&w, &e);
