@@ -2,6 +2,7 @@
 
 #include "common/cfg.h"
 #include "common/mem.h"
+#include "common/tokenconf.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -192,6 +193,51 @@ static const struct cfg_opt agconf_opts[] = {
 	    .offset = W(drain_timeout),
 	    .help = "on SIGTERM, how long to wait for clients to leave and "
 	            "output to flush" },
+	{ .name = "auth_key",
+	    .type = CFG_STR,
+	    .def = "",
+	    .offset = W(auth_key),
+	    .help = "HMAC secret that signs and verifies auth tokens; empty: "
+	            "a random key per process" },
+	{ .name = "auth_private_key",
+	    .type = CFG_STR,
+	    .def = "",
+	    .offset = W(auth_private_key),
+	    .help = "PEM file of the private key that signs auth tokens "
+	            "(with auth_public_key, instead of auth_key)" },
+	{ .name = "auth_public_key",
+	    .type = CFG_STR,
+	    .def = "",
+	    .offset = W(auth_public_key),
+	    .help = "PEM file of the public key that verifies auth tokens" },
+	{ .name = "auth_algorithm",
+	    .type = CFG_STR,
+	    .def = "",
+	    .offset = W(auth_algorithm),
+	    .check = tokenconf_check_algorithm,
+	    .help = "algorithm that signs auth tokens, and the only one "
+	            "verified; empty: HS256, verification by key type" },
+	{ .name = "auth_verify_algorithms",
+	    .type = CFG_STR,
+	    .def = "",
+	    .offset = W(auth_verify_algorithms),
+	    .check = tokenconf_check_algorithms,
+	    .help = "comma-separated algorithms accepted when verifying; "
+	            "overrides auth_algorithm's restriction" },
+	{ .name = "auth_default_expiry",
+	    .type = CFG_INT,
+	    .def = "86400",
+	    .min = 1,
+	    .max = 3153600000LL,
+	    .offset = W(auth_default_expiry),
+	    .help = "seconds until a signed auth token expires, unless its "
+	            "payload has exp" },
+	{ .name = "auth_previous_keys",
+	    .type = CFG_STR,
+	    .def = "",
+	    .offset = W(auth_previous_keys),
+	    .help = "comma-separated keys still accepted when verifying: "
+	            "HMAC secrets, or public key PEM files with a key pair" },
 	{ .name = "log_level",
 	    .type = CFG_STR,
 	    .def = "info",
@@ -263,6 +309,24 @@ agconf_parse_addresses(const char *list, struct agconf_addr *out, size_t max)
 	return (int) n;
 }
 
+/* Builds the auth token setup once, so that an unreadable PEM file or an
+ * algorithm that does not fit its key stops the program at startup. */
+static int
+agconf_check_auth(struct cfg *cfg, const struct agconf *c)
+{
+	struct tokenconf tc;
+	const char *option = "auth_key";
+	char err[384];
+
+	if (tokenconf_init(&tc, c, err, sizeof(err), &option) != 0) {
+		cfg_fail(
+		    cfg, "%s (%s): %s", option, cfg_origin(cfg, option), err);
+		return -1;
+	}
+	tokenconf_fini(&tc);
+	return 0;
+}
+
 /* Checks what no single option can: how the options fit together. */
 static int
 agconf_check(struct cfg *cfg, struct agconf *c)
@@ -290,6 +354,9 @@ agconf_check(struct cfg *cfg, struct agconf *c)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 		c->workers = n > 0 ? n : 1;
+	}
+	if (agconf_check_auth(cfg, c) != 0) {
+		return -1;
 	}
 	/* One spelling of "any address" spares every user a comparison. */
 	if (strcmp(c->host, "*") == 0) {

@@ -39,6 +39,14 @@ struct agconf {
 	char *broker_addresses;  /* "host:port,...": "" = no brokers */
 	long long link_port;     /* first port of agcluster's links, 9100 */
 	long long drain_timeout; /* ms, 10000 */
+	/* Auth tokens (docs/auth.md). */
+	char *auth_key;         /* HMAC secret; "" = random per process */
+	char *auth_private_key; /* PEM file; "" = none (both or none) */
+	char *auth_public_key;  /* PEM file; "" = none */
+	char *auth_algorithm;   /* signing; "" = HS256 */
+	char *auth_verify_algorithms;  /* comma-separated; "" = see docs */
+	long long auth_default_expiry; /* seconds, 86400 */
+	char *auth_previous_keys; /* comma-separated secrets or PEM files */
 };
 
 /* One broker address of broker_addresses. */

@@ -125,6 +125,7 @@ suite() {
 	runner "$log" env AG_WORKER_BIN="$top/$dir/worker/ag-worker" \
 		AG_BROKER_BIN="$top/$dir/broker/ag-broker" \
 		AG_CLUSTER_BIN="$top/$dir/tools/agcluster" \
+		AG_AGCTL_BIN="$top/$dir/tools/agctl" \
 		tests/run-node-tests.sh
 	grep -E '^(not ok|# (tests|pass|fail|skipped))' "$log" || true
 	count "$log" '^# pass \([0-9]*\)$' '^# fail \([0-9]*\)$'
@@ -137,13 +138,18 @@ suite() {
 # Short, bounded libFuzzer runs of every parser, from the committed seeds.
 fuzz() {
 	local t log corpus
+	local targets="ws http scp envelope token"
 	echo "== [fuzz] build (build-fuzz, clang)"
+	# The libraries are instrumented for coverage too (fuzzer-no-link):
+	# without it libFuzzer sees only the target file and learns nothing.
 	if [ ! -f build-fuzz/build.ninja ]; then
 		CC=clang-14 meson setup build-fuzz -Dtests=false -Dfuzz=true \
-			-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+			-Db_sanitize=address,undefined -Db_lundef=false \
+			-Dc_args=-fsanitize=fuzzer-no-link >/dev/null
 	fi
-	ninja -C build-fuzz >/dev/null
-	for t in ws http scp envelope; do
+	# shellcheck disable=SC2046,SC2086
+	ninja -C build-fuzz $(printf 'tests/fuzz/fuzz_%s ' $targets) >/dev/null
+	for t in $targets; do
 		corpus=$(mktemp -d)
 		cp tests/fuzz/seeds/"$t"/* "$corpus"/
 		log=$(mktemp)

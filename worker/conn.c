@@ -9,6 +9,7 @@
 
 #include "common/logger.h"
 #include "common/mem.h"
+#include "common/token.h"
 #include "worker/http.h"
 #include "worker/server.h"
 #include "worker/session.h"
@@ -72,6 +73,10 @@ conn_free(struct conn *c)
 		mem_free(c->pending[i].rid);
 	}
 	mem_free(c->pending);
+	if (c->auth != NULL) {
+		token_claims_fini(c->auth);
+		mem_free(c->auth);
+	}
 	chidx_list_fini(&c->chans);
 	close(c->fd);
 	mem_free(c);

@@ -23,6 +23,7 @@
 #include "worker/ws.h"
 
 struct server;
+struct token_claims;
 
 enum conn_state {
 	CONN_HTTP,    /* reading the upgrade request */
@@ -73,6 +74,7 @@ struct conn {
 	uint32_t q_cap;
 	size_t q_bytes;
 	struct chidx_list chans;
+	struct token_claims *auth;    /* the verified token, NULL if none */
 	struct conn_pending *pending; /* subscribes waiting for a broker */
 	uint32_t npending;
 	uint64_t batch_until;    /* batching after the handshake; 0: not */

@@ -317,6 +317,25 @@ bind_listener(struct server *s)
 	return 0;
 }
 
+static int
+tokens_init(struct server *s)
+{
+	const char *option = NULL;
+	char err[256];
+
+	if (tokenconf_init(&s->tokens, s->conf, err, sizeof(err), &option)
+	    != 0) {
+		logger_error("auth: %s%s%s", option ? option : "",
+		    option ? ": " : "", err);
+		return -1;
+	}
+	if (s->tokens.random_key) {
+		logger_info("auth: no auth_key and no key pair: tokens are "
+		            "signed with a random key of this process");
+	}
+	return 0;
+}
+
 int
 server_init(struct server *s, const struct agconf *conf)
 {
@@ -333,6 +352,7 @@ server_init(struct server *s, const struct agconf *conf)
 	    &s->wheel, SERVER_WHEEL_SLOTS, SERVER_TICK_MS, server_now());
 	chidx_init(&s->channels);
 	scp_decoder_init(&s->dec);
+	scp_decoder_init(&s->claims_dec);
 	sb_init(&s->out);
 	sb_init(&s->err);
 	s->ping_frame = conn_text_frame(ping, strlen(ping));
@@ -347,7 +367,8 @@ server_init(struct server *s, const struct agconf *conf)
 	event_add(s->sigint, NULL);
 	s->drain_timer = evtimer_new(s->base, on_drain_timeout, s);
 	s->accept_timer = evtimer_new(s->base, on_accept_resume, s);
-	if (bind_listener(s) != 0 || cluster_init(&s->cluster, s) != 0) {
+	if (tokens_init(s) != 0 || bind_listener(s) != 0
+	    || cluster_init(&s->cluster, s) != 0) {
 		return -1;
 	}
 	return 0;
@@ -384,6 +405,8 @@ server_fini(struct server *s)
 		evconnlistener_free(s->listener);
 	}
 	cluster_fini(&s->cluster);
+	tokenconf_fini(&s->tokens);
+	scp_decoder_fini(&s->claims_dec);
 	event_free(s->flush);
 	event_free(s->tick);
 	event_free(s->sigterm);

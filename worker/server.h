@@ -13,6 +13,7 @@
 #include <event2/event.h>
 
 #include "common/strbuf.h"
+#include "common/tokenconf.h"
 #include "common/twheel.h"
 #include "worker/chidx.h"
 #include "worker/cluster.h"
@@ -48,10 +49,12 @@ struct server {
 	struct event *accept_timer; /* resumes accepting after an error */
 	struct twheel wheel;
 	struct chidx channels;
-	struct cluster cluster; /* links to the brokers, if any */
-	struct conn *conns;     /* every live connection */
-	struct conn *dirty;     /* connections with output to write */
-	struct conn *dead;      /* connections to free after this turn */
+	struct cluster cluster;        /* links to the brokers, if any */
+	struct tokenconf tokens;       /* JWT verifier and signer */
+	struct scp_decoder claims_dec; /* reading a socket's token claims */
+	struct conn *conns;            /* every live connection */
+	struct conn *dirty;            /* connections with output to write */
+	struct conn *dead; /* connections to free after this turn */
 	size_t nconns;
 	int stopping;
 	uint8_t *scratch; /* shared read buffer */

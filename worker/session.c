@@ -1,12 +1,15 @@
 #include "session.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
 #include "common/logger.h"
 #include "common/envelope.h"
 #include "common/mem.h"
+#include "common/token.h"
 #include "worker/cluster.h"
 #include "worker/conn.h"
 #include "worker/scp.h"
@@ -250,57 +253,15 @@ channel_of(const struct scp_decoder *d, int data)
 	return t != SCP_NONE && scp_is_string(d, t) ? t : SCP_NONE;
 }
 
-/* Why a presented token was refused (spec §7.3). */
-struct token_err {
-	const char *name;
-	const char *message;
-};
+#define AUTH_OK "{\"isAuthenticated\":true,\"authError\":null}"
 
-/*
- * Verifies a presented token. JWT verification and signing are not
- * implemented yet: like the reference with its random per-process authKey,
- * no key is shared with anyone, so no token can verify. What remains is to
- * say why, in jsonwebtoken's words.
- */
-static void
-check_token(const struct scp_decoder *d, int t, struct token_err *e)
+static int64_t
+wall_ms(void)
 {
-	struct scp_span s;
-	int dots = 0;
+	struct timespec ts;
 
-	e->name = "AuthTokenInvalidError";
-	if (t == SCP_NONE || scp_is_null(d, t)) {
-		e->message = "jwt must be provided";
-		return;
-	}
-	if (!scp_is_string(d, t)) {
-		e->name = "AuthTokenError";
-		e->message = "Invalid token format - Token must be a string";
-		return;
-	}
-	s = scp_str_raw(d, t);
-	for (size_t i = 0; i < s.n; i++) {
-		dots += s.p[i] == '.';
-	}
-	if (s.n == 0) {
-		e->message = "jwt must be provided";
-	} else if (dots != 2) {
-		e->message = "jwt malformed";
-	} else if (s.p[s.n - 1] == '.') {
-		e->message = "jwt signature is required";
-	} else {
-		e->message = "invalid signature";
-	}
-}
-
-static void
-put_token_error(struct strbuf *sb, const struct token_err *e)
-{
-	sb_adds(sb, "{\"message\":");
-	sb_add_json_str(sb, e->message, strlen(e->message));
-	sb_adds(sb, ",\"name\":");
-	sb_add_json_str(sb, e->name, strlen(e->name));
-	sb_adds(sb, ",\"isBadToken\":true}");
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -311,6 +272,89 @@ send_remove_token(struct conn *c)
 	send_out(c);
 }
 
+/* Forgets the socket's token (server side only). */
+static void
+drop_auth(struct conn *c)
+{
+	if (c->auth != NULL) {
+		token_claims_fini(c->auth);
+		mem_free(c->auth);
+		c->auth = NULL;
+	}
+}
+
+/* The error object of spec §7.3 for a refused token. */
+static void
+put_token_error(struct strbuf *sb, const struct token_error *e)
+{
+	sb_adds(sb, "{\"message\":");
+	sb_add_json_str(sb, e->message, strlen(e->message));
+	sb_adds(sb, ",\"name\":");
+	sb_add_json_str(sb, e->name, strlen(e->name));
+	if (e->date_field != NULL) {
+		sb_addf(sb, ",\"%s\":", e->date_field);
+		if (e->date[0] != '\0') {
+			sb_add_json_str(sb, e->date, strlen(e->date));
+		} else {
+			sb_adds(sb, "null");
+		}
+	}
+	sb_adds(sb,
+	    e->is_bad_token ? ",\"isBadToken\":true}"
+	                    : ",\"isBadToken\":false}");
+}
+
+/*
+ * Verifies the token at token t (any JSON value; SCP_NONE or null when
+ * absent) as ag-auth does. Returns 1 and makes it the socket's token, or
+ * returns 0 with *e saying why.
+ */
+static int
+authenticate(
+    struct conn *c, const struct scp_decoder *d, int t, struct token_error *e)
+{
+	struct token_claims claims;
+	struct scp_span raw;
+	char *tok;
+	int rv;
+
+	memset(e, 0, sizeof(*e));
+	e->is_bad_token = 1;
+	if (t != SCP_NONE && !scp_is_null(d, t) && !scp_is_string(d, t)) {
+		e->name = "AuthTokenError";
+		snprintf(e->message, sizeof(e->message),
+		    "Invalid token format - Token must be a string");
+		return 0;
+	}
+	raw = t == SCP_NONE || scp_is_null(d, t) ? no_data : scp_str_raw(d, t);
+	/* Tokens are base64url and dots: an escape in one only makes it
+	 * malformed, so the raw text is what is verified. */
+	tok = mem_strndup(raw.p != NULL ? raw.p : "", raw.n);
+	rv = token_verify(
+	    c->srv->tokens.verifier, tok, raw.n, wall_ms(), &claims, e);
+	mem_free(tok);
+	if (rv != TOKEN_OK) {
+		return 0;
+	}
+	drop_auth(c);
+	c->auth = mem_alloc(sizeof(*c->auth));
+	*c->auth = claims;
+	return 1;
+}
+
+/*
+ * The reference re-checks a held token lazily (spec §8.6): on a pong and on
+ * every inbound event but #handshake, #authenticate and #removeAuthToken.
+ */
+static void
+check_expiry(struct conn *c)
+{
+	if (c->auth != NULL && token_expired(c->auth, wall_ms())) {
+		drop_auth(c);
+		send_remove_token(c);
+	}
+}
+
 static void
 on_handshake(struct conn *c, const struct scp_packet *p, uint64_t now)
 {
@@ -319,22 +363,24 @@ on_handshake(struct conn *c, const struct scp_packet *p, uint64_t now)
 	                            : SCP_NONE;
 	int token = t != SCP_NONE && !scp_is_null(&s->dec, t)
 	    && !(scp_is_string(&s->dec, t) && scp_str_raw(&s->dec, t).n == 0);
-	struct token_err e;
+	struct token_error e;
+	int ok = token && authenticate(c, &s->dec, t, &e);
 
 	sb_reset(&s->err);
 	sb_addf(&s->err, "{\"id\":\"%s\",\"pingTimeout\":%lld", c->id,
 	    conf(c)->ping_timeout);
-	if (token) {
-		check_token(&s->dec, t, &e);
+	if (token && !ok) {
 		sb_adds(&s->err, ",\"authError\":");
 		put_token_error(&s->err, &e);
 	}
-	sb_adds(&s->err, ",\"isAuthenticated\":false}");
+	sb_adds(&s->err,
+	    ok ? ",\"isAuthenticated\":true}" : ",\"isAuthenticated\":false}");
 	sb_reset(&s->out);
 	scp_put_response(
 	    &s->out, scp_raw(&s->dec, p->cid), span(s->err.data, s->err.len));
 	send_out(c);
-	if (token) {
+	if (token && !ok && e.is_bad_token) {
+		drop_auth(c);
 		send_remove_token(c);
 	}
 	if (!c->handshaken) {
@@ -349,19 +395,36 @@ on_handshake(struct conn *c, const struct scp_packet *p, uint64_t now)
 	}
 }
 
+/* #authenticate (spec §8.4): a bad token is an error reply and
+ * deauthenticates; a token not yet valid is a soft failure in data. */
 static void
 on_authenticate(struct conn *c, const struct scp_packet *p)
 {
 	struct server *s = c->srv;
-	struct token_err e;
+	struct scp_span rid = scp_raw(&s->dec, p->cid);
+	struct token_error e;
 
-	check_token(&s->dec, p->data, &e);
+	if (authenticate(c, &s->dec, p->data, &e)) {
+		sb_reset(&s->out);
+		scp_put_response(&s->out, rid, span(AUTH_OK, strlen(AUTH_OK)));
+		send_out(c);
+		return;
+	}
 	sb_reset(&s->err);
+	if (!e.is_bad_token) {
+		sb_adds(&s->err, "{\"isAuthenticated\":false,\"authError\":");
+		put_token_error(&s->err, &e);
+		sb_addc(&s->err, '}');
+		sb_reset(&s->out);
+		scp_put_response(&s->out, rid, span(s->err.data, s->err.len));
+		send_out(c);
+		return;
+	}
 	put_token_error(&s->err, &e);
 	sb_reset(&s->out);
-	scp_put_error_raw(
-	    &s->out, scp_raw(&s->dec, p->cid), s->err.data, s->err.len);
+	scp_put_error_raw(&s->out, rid, s->err.data, s->err.len);
 	send_out(c);
+	drop_auth(c);
 	send_remove_token(c);
 }
 
@@ -614,16 +677,24 @@ on_event(struct conn *c, const struct scp_packet *p)
 		} else {
 			on_authenticate(c, p);
 		}
-	} else if (scp_str_eq(d, p->event, "#publish")) {
+		return;
+	}
+	if (scp_str_eq(d, p->event, "#removeAuthToken")) {
+		/* Client-side deauthentication: silent, even with a cid. */
+		drop_auth(c);
+		return;
+	}
+	check_expiry(c);
+	if (scp_str_eq(d, p->event, "#publish")) {
 		on_publish(c, p);
 	} else if (scp_str_eq(d, p->event, "#subscribe")) {
 		on_subscribe(c, p);
 	} else if (scp_str_eq(d, p->event, "#unsubscribe")) {
 		on_unsubscribe(c, p);
 	}
-	/* #removeAuthToken deauthenticates silently; other events are
-	 * transmits and invokes that no receiver or procedure handles yet:
-	 * the reference sends nothing, and an invoke times out. */
+	/* Other events are transmits and invokes that no receiver or
+	 * procedure handles yet: the reference sends nothing, and an invoke
+	 * times out. */
 }
 
 static void
@@ -671,6 +742,7 @@ sess_on_message(struct conn *c, const struct ws_msg *m, uint64_t now)
 			return;
 		}
 		c->pong_reset = now;
+		check_expiry(c);
 		return;
 	}
 	if (now - c->pong_reset > (uint64_t) conf(c)->ping_timeout / 4) {
