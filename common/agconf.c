@@ -238,6 +238,20 @@ static const struct cfg_opt agconf_opts[] = {
 	    .offset = W(auth_previous_keys),
 	    .help = "comma-separated keys still accepted when verifying: "
 	            "HMAC secrets, or public key PEM files with a key pair" },
+	{ .name = "publish_channels_claim",
+	    .type = CFG_STR,
+	    .def = "",
+	    .offset = W(publish_channels_claim),
+	    .help = "rule: a client may publish to a channel only if its "
+	            "token's claim of this name (an array) lists it; \"\" = "
+	            "no rule" },
+	{ .name = "subscribe_channels_claim",
+	    .type = CFG_STR,
+	    .def = "",
+	    .offset = W(subscribe_channels_claim),
+	    .help = "rule: a client may subscribe to a channel only if its "
+	            "token's claim of this name (an array) lists it; \"\" = "
+	            "no rule" },
 	{ .name = "log_level",
 	    .type = CFG_STR,
 	    .def = "info",

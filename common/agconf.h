@@ -47,6 +47,8 @@ struct agconf {
 	char *auth_verify_algorithms;  /* comma-separated; "" = see docs */
 	long long auth_default_expiry; /* seconds, 86400 */
 	char *auth_previous_keys; /* comma-separated secrets or PEM files */
+	char *publish_channels_claim;   /* rule: "" = none */
+	char *subscribe_channels_claim; /* rule: "" = none */
 };
 
 /* One broker address of broker_addresses. */

@@ -393,6 +393,37 @@ scp_is_null(const struct scp_decoder *d, int t)
 }
 
 int
+scp_array_has(const struct scp_decoder *d, int arr, const char *s, size_t n)
+{
+	char buf[1024];
+	int k = arr + 1;
+
+	if (tok(d, arr)->type != JSMN_ARRAY) {
+		return 0;
+	}
+	for (int i = 0; i < tok(d, arr)->size; i++, k = skip(d, k)) {
+		struct scp_span raw;
+		long got;
+
+		if (tok(d, k)->type != JSMN_STRING) {
+			continue;
+		}
+		raw = scp_str_raw(d, k);
+		if (memchr(raw.p, '\\', raw.n) == NULL) {
+			if (raw.n == n && memcmp(raw.p, s, n) == 0) {
+				return 1;
+			}
+			continue;
+		}
+		got = scp_str_get(d, k, buf, sizeof(buf));
+		if (got == (long) n && memcmp(buf, s, n) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
 scp_field(const struct scp_decoder *d, int obj, const char *key)
 {
 	int k = obj + 1;

@@ -96,6 +96,10 @@ int scp_is_object(const struct scp_decoder *d, int t);
 int scp_is_null(const struct scp_decoder *d, int t);
 /* Returns 1 if string token t equals s (compared unescaped). */
 int scp_str_eq(const struct scp_decoder *d, int t, const char *s);
+/* Returns 1 if array token arr has a string element equal (unescaped) to the
+ * n bytes at s; 0 otherwise, also when arr is not an array. */
+int scp_array_has(
+    const struct scp_decoder *d, int arr, const char *s, size_t n);
 /* Finds key in object token obj; returns the value token or SCP_NONE. */
 int scp_field(const struct scp_decoder *d, int obj, const char *key);
 /*

@@ -457,6 +457,28 @@ sess_publish_local(
 	rbuf_unref(frame);
 }
 
+/*
+ * The rules of configuration (docs/rules.md): with claim set, the socket
+ * must hold a token whose claim of that name is an array listing the
+ * channel. Returns 1 when allowed.
+ */
+static int
+claim_lists(struct conn *c, const char *claim, const char *name, size_t n)
+{
+	struct scp_decoder *d = &c->srv->claims_dec;
+	int arr;
+
+	if (claim[0] == '\0') {
+		return 1;
+	}
+	if (c->auth == NULL
+	    || scp_decode(d, c->auth->payload, c->auth->len) != SCP_PACKETS) {
+		return 0;
+	}
+	arr = scp_field(d, 0, claim);
+	return arr != SCP_NONE && scp_array_has(d, arr, name, n);
+}
+
 /* Clustered: the owner broker delivers to every worker with subscribers,
  * this one included; the rid means the broker has the message. */
 static void
@@ -508,6 +530,18 @@ on_publish(struct conn *c, const struct scp_packet *p)
 	if (n > ENVELOPE_MAX_CHANNEL) {
 		if (rid.p != NULL) {
 			reply_error(c, rid, "InvalidActionError", LONG_NAME);
+		}
+		return;
+	}
+	if (!claim_lists(c, conf(c)->publish_channels_claim, s->name, n)) {
+		if (rid.p != NULL) {
+			sb_reset(&s->err);
+			sb_adds(&s->err,
+			    "You are not authorized to publish to the ");
+			sb_add(&s->err, s->name, n);
+			sb_adds(&s->err, " channel");
+			reply_error_n(
+			    c, rid, "PublishError", s->err.data, s->err.len);
 		}
 		return;
 	}
@@ -599,6 +633,14 @@ on_subscribe(struct conn *c, const struct scp_packet *p)
 	n = get_name(c, tok);
 	if (n > ENVELOPE_MAX_CHANNEL) {
 		reply_error(c, rid, "InvalidActionError", LONG_NAME);
+		return;
+	}
+	if (!claim_lists(c, conf(c)->subscribe_channels_claim, s->name, n)) {
+		sb_reset(&s->err);
+		sb_adds(&s->err, "You are not allowed to subscribe to ");
+		sb_add(&s->err, s->name, n);
+		reply_error_n(
+		    c, rid, "SubscribeError", s->err.data, s->err.len);
 		return;
 	}
 	if (limit > 0 && c->chans.n >= (unsigned long long) limit) {

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 
-import { COMPAT_DIR, useServer } from '../lib/harness.mjs';
+import { COMPAT_DIR, SKIP_ON_REFERENCE, useServer } from '../lib/harness.mjs';
 import { connect, connectOpen, handshake } from '../lib/scraw.mjs';
 
 const require = createRequire(path.join(COMPAT_DIR, 'package.json'));
@@ -146,6 +146,68 @@ describe('authentication with auth_key', () => {
 			await ws.sendText('');
 			const got = await ws.nextJson(3000);
 			assert.deepEqual(got, { event: '#removeAuthToken' });
+		} finally {
+			await ws.close();
+		}
+	});
+});
+
+describe('the channel rules (publish_channels_claim, subscribe_channels_claim)', () => {
+	const fx = useServer({
+		auth_key: KEY, publish_channels_claim: 'channels', subscribe_channels_claim: 'channels',
+	}, { skip: SKIP_ON_REFERENCE });
+	const token = () => jwt.sign({ username: 'alice', channels: ['allowed', 'caf\u00e9'] }, KEY, { expiresIn: 3600 });
+
+	test('#34, #35: an unauthenticated publish is refused with PublishError, silently without a cid', { skip: SKIP_ON_REFERENCE }, async () => {
+		const ws = await connectOpen(fx.server);
+		try {
+			await ws.sendJson({ event: '#publish', data: { channel: 'allowed', data: { msg: 'hi' } }, cid: 2 });
+			assert.deepEqual(await ws.nextJson(), {
+				rid: 2, error: { message: 'You are not authorized to publish to the allowed channel', name: 'PublishError' },
+			});
+			await ws.sendJson({ event: '#publish', data: { channel: 'allowed', data: { msg: 'dropped' } } });
+			await ws.expectNothing(300);
+		} finally {
+			await ws.close();
+		}
+	});
+
+	test('#33: a token whose channels claim lists the channel may subscribe and publish', { skip: SKIP_ON_REFERENCE }, async () => {
+		const ws = await connectOpen(fx.server, { authToken: token() });
+		try {
+			for (const ch of ['allowed', 'caf\u00e9']) {
+				await ws.sendJson({ event: '#subscribe', data: { channel: ch }, cid: 3 });
+				assert.deepEqual(await ws.nextJson(), { rid: 3 });
+				await ws.sendJson({ event: '#publish', data: { channel: ch, data: { msg: 'hello' } }, cid: 4 });
+				assert.deepEqual(await ws.nextPackets(2), [{ rid: 4 }, { event: '#publish', data: { channel: ch, data: { msg: 'hello' } } }]);
+			}
+		} finally {
+			await ws.close();
+		}
+	});
+
+	test('a channel the claim does not list is refused for publish and subscribe', { skip: SKIP_ON_REFERENCE }, async () => {
+		const ws = await connectOpen(fx.server, { authToken: token() });
+		try {
+			await ws.sendJson({ event: '#subscribe', data: { channel: 'forbidden' }, cid: 5 });
+			assert.deepEqual(await ws.nextJson(), {
+				rid: 5, error: { message: 'You are not allowed to subscribe to forbidden', name: 'SubscribeError' },
+			});
+			await ws.sendJson({ event: '#publish', data: { channel: 'forbidden', data: 1 }, cid: 6 });
+			assert.deepEqual(await ws.nextJson(), {
+				rid: 6, error: { message: 'You are not authorized to publish to the forbidden channel', name: 'PublishError' },
+			});
+		} finally {
+			await ws.close();
+		}
+	});
+
+	test('after #removeAuthToken the rules refuse again', { skip: SKIP_ON_REFERENCE }, async () => {
+		const ws = await connectOpen(fx.server, { authToken: token() });
+		try {
+			await ws.sendJson({ event: '#removeAuthToken' });
+			await ws.sendJson({ event: '#publish', data: { channel: 'allowed', data: 1 }, cid: 7 });
+			assert.equal((await ws.nextJson()).error.name, 'PublishError');
 		} finally {
 			await ws.close();
 		}
