@@ -238,6 +238,12 @@ static const struct cfg_opt agconf_opts[] = {
 	    .offset = W(auth_previous_keys),
 	    .help = "comma-separated keys still accepted when verifying: "
 	            "HMAC secrets, or public key PEM files with a key pair" },
+	{ .name = "plugin",
+	    .type = CFG_LIST,
+	    .def = NULL,
+	    .offset = W(plugin),
+	    .help = "a plugin (shared object) for ag-worker to load; "
+	            "repeatable (docs/plugins.md)" },
 	{ .name = "publish_channels_claim",
 	    .type = CFG_STR,
 	    .def = "",

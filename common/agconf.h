@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "common/cfg.h"
+
 struct agconf {
 	char *host;                     /* listen address; "" or "*" = any */
 	long long port;                 /* 8000 */
@@ -47,6 +49,7 @@ struct agconf {
 	char *auth_verify_algorithms;  /* comma-separated; "" = see docs */
 	long long auth_default_expiry; /* seconds, 86400 */
 	char *auth_previous_keys; /* comma-separated secrets or PEM files */
+	struct cfg_list plugin;   /* plugin .so paths (ag-worker) */
 	char *publish_channels_claim;   /* rule: "" = none */
 	char *subscribe_channels_claim; /* rule: "" = none */
 };

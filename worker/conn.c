@@ -11,6 +11,7 @@
 #include "common/mem.h"
 #include "common/token.h"
 #include "worker/http.h"
+#include "worker/plugin.h"
 #include "worker/server.h"
 #include "worker/session.h"
 
@@ -77,6 +78,7 @@ conn_free(struct conn *c)
 		token_claims_fini(c->auth);
 		mem_free(c->auth);
 	}
+	plugin_socket_gone(c);
 	chidx_list_fini(&c->chans);
 	close(c->fd);
 	mem_free(c);

@@ -24,6 +24,7 @@
 
 struct server;
 struct token_claims;
+struct agplugin_request;
 
 enum conn_state {
 	CONN_HTTP,    /* reading the upgrade request */
@@ -75,6 +76,7 @@ struct conn {
 	size_t q_bytes;
 	struct chidx_list chans;
 	struct token_claims *auth;    /* the verified token, NULL if none */
+	uint32_t nrequests;           /* invokes plugins have yet to answer */
 	struct conn_pending *pending; /* subscribes waiting for a broker */
 	uint32_t npending;
 	uint64_t batch_until;    /* batching after the handshake; 0: not */

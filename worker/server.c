@@ -367,8 +367,8 @@ server_init(struct server *s, const struct agconf *conf)
 	event_add(s->sigint, NULL);
 	s->drain_timer = evtimer_new(s->base, on_drain_timeout, s);
 	s->accept_timer = evtimer_new(s->base, on_accept_resume, s);
-	if (tokens_init(s) != 0 || bind_listener(s) != 0
-	    || cluster_init(&s->cluster, s) != 0) {
+	if (tokens_init(s) != 0 || plugin_init(&s->plugins, s) != 0
+	    || bind_listener(s) != 0 || cluster_init(&s->cluster, s) != 0) {
 		return -1;
 	}
 	return 0;
@@ -405,6 +405,7 @@ server_fini(struct server *s)
 		evconnlistener_free(s->listener);
 	}
 	cluster_fini(&s->cluster);
+	plugin_fini(&s->plugins);
 	tokenconf_fini(&s->tokens);
 	scp_decoder_fini(&s->claims_dec);
 	event_free(s->flush);

@@ -17,6 +17,7 @@
 #include "common/twheel.h"
 #include "worker/chidx.h"
 #include "worker/cluster.h"
+#include "worker/plugin.h"
 #include "worker/scp.h"
 #include "common/agconf.h"
 
@@ -51,6 +52,7 @@ struct server {
 	struct chidx channels;
 	struct cluster cluster;        /* links to the brokers, if any */
 	struct tokenconf tokens;       /* JWT verifier and signer */
+	struct agplugin_host plugins;  /* loaded plugins */
 	struct scp_decoder claims_dec; /* reading a socket's token claims */
 	struct conn *conns;            /* every live connection */
 	struct conn *dirty;            /* connections with output to write */

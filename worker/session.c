@@ -12,6 +12,7 @@
 #include "common/token.h"
 #include "worker/cluster.h"
 #include "worker/conn.h"
+#include "worker/plugin.h"
 #include "worker/scp.h"
 #include "worker/server.h"
 
@@ -707,6 +708,29 @@ on_unsubscribe(struct conn *c, const struct scp_packet *p)
 	}
 }
 
+/* An application event: a plugin's procedure (with a cid) or receiver
+ * (without). With none registered the reference sends nothing, and the
+ * client's invoke times out. */
+static void
+on_app_event(struct conn *c, const struct scp_packet *p)
+{
+	struct server *s = c->srv;
+	struct scp_span data
+	    = p->data != SCP_NONE ? scp_raw(&s->dec, p->data) : no_data;
+	char name[256];
+	long n = scp_str_get(&s->dec, p->event, name, sizeof(name));
+
+	if (n < 0) {
+		return;
+	}
+	if (p->cid != SCP_NONE) {
+		plugin_invoke(
+		    c, name, (size_t) n, scp_raw(&s->dec, p->cid), data);
+	} else {
+		plugin_transmit(c, name, (size_t) n, data);
+	}
+}
+
 /* Events of spec §2.4 once the handshake is done. */
 static void
 on_event(struct conn *c, const struct scp_packet *p)
@@ -733,10 +757,9 @@ on_event(struct conn *c, const struct scp_packet *p)
 		on_subscribe(c, p);
 	} else if (scp_str_eq(d, p->event, "#unsubscribe")) {
 		on_unsubscribe(c, p);
+	} else {
+		on_app_event(c, p);
 	}
-	/* Other events are transmits and invokes that no receiver or
-	 * procedure handles yet: the reference sends nothing, and an invoke
-	 * times out. */
 }
 
 static void
@@ -801,4 +824,136 @@ sess_on_message(struct conn *c, const struct ws_msg *m, uint64_t now)
 	while (c->state == CONN_WS && scp_next(&s->dec, &p)) {
 		on_packet(c, &p, now);
 	}
+}
+
+const char *
+sess_claims(struct conn *c, size_t *len)
+{
+	if (c->auth == NULL) {
+		return NULL;
+	}
+	if (len != NULL) {
+		*len = c->auth->len;
+	}
+	return c->auth->payload;
+}
+
+char *
+sess_sign_token(struct server *s, const char *claims, size_t len,
+    long long expires_in, size_t *out_len)
+{
+	char err[256];
+	char *tok = NULL;
+	size_t n = 0;
+
+	if (expires_in <= 0) {
+		expires_in = s->tokens.default_expiry;
+	}
+	if (token_sign(s->tokens.signer, claims, len, wall_ms(), expires_in,
+	        &tok, &n, err, sizeof(err))
+	    != 0) {
+		logger_warn("auth: cannot sign a token: %s", err);
+		return NULL;
+	}
+	if (out_len != NULL) {
+		*out_len = n;
+	}
+	return tok;
+}
+
+int
+sess_set_auth_token(
+    struct conn *c, const char *claims, size_t len, long long expires_in)
+{
+	struct server *s = c->srv;
+	struct token_claims verified;
+	struct token_error e;
+	size_t n = 0;
+	char *tok = sess_sign_token(s, claims, len, expires_in, &n);
+
+	if (tok == NULL || c->state != CONN_WS) {
+		mem_free(tok);
+		return -1;
+	}
+	/* What the socket now holds is what the client will present: read
+	 * it back through the verifier rather than trusting the input. */
+	if (token_verify(s->tokens.verifier, tok, n, wall_ms(), &verified, &e)
+	    == TOKEN_OK) {
+		drop_auth(c);
+		c->auth = mem_alloc(sizeof(*c->auth));
+		*c->auth = verified;
+	}
+	sb_reset(&s->out);
+	sb_adds(&s->out, "{\"event\":\"#setAuthToken\",\"data\":{\"token\":");
+	sb_add_json_str(&s->out, tok, n);
+	sb_adds(&s->out, "}}");
+	send_out(c);
+	mem_free(tok);
+	return 0;
+}
+
+void
+sess_deauthenticate(struct conn *c)
+{
+	drop_auth(c);
+	if (c->state == CONN_WS) {
+		send_remove_token(c);
+	}
+}
+
+static void
+send_kick_out(struct conn *c, const char *name, size_t n, const char *msg)
+{
+	struct strbuf *out = &c->srv->out;
+
+	sb_reset(out);
+	sb_adds(out, "{\"event\":\"#kickOut\",\"data\":{\"channel\":");
+	sb_add_json_str(out, name, n);
+	if (msg != NULL) {
+		sb_adds(out, ",\"message\":");
+		sb_adds(out, msg);
+	}
+	sb_adds(out, "}}");
+	send_out(c);
+}
+
+void
+sess_kick_out(
+    struct conn *c, const char *channel, size_t n, const char *message_json)
+{
+	struct chidx *x = &c->srv->channels;
+
+	if (c->state != CONN_WS) {
+		return;
+	}
+	if (channel != NULL) {
+		if (chidx_unsubscribe(x, &c->chans, channel, n) == 0) {
+			send_kick_out(c, channel, n, message_json);
+		}
+		return;
+	}
+	/* Unsubscribed first, then told (spec §6.5). */
+	while (c->chans.n > 0) {
+		struct chidx_chan *ch = c->chans.v[c->chans.n - 1].chan;
+		char *name = mem_strndup(ch->name, ch->name_len);
+		size_t len = ch->name_len;
+
+		chidx_unsubscribe(x, &c->chans, name, len);
+		send_kick_out(c, name, len, message_json);
+		mem_free(name);
+	}
+}
+
+int
+sess_server_publish(
+    struct server *s, const char *name, size_t n, struct scp_span data)
+{
+	if (n > ENVELOPE_MAX_CHANNEL) {
+		return -1;
+	}
+	if (cluster_enabled(&s->cluster)) {
+		return cluster_publish(&s->cluster, name, n, data);
+	}
+	sess_publish_local(s, name, n, data);
+	return 0;
 }

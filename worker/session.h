@@ -35,6 +35,24 @@ void sess_publish_local(
 /* The owner broker has this worker's subscription to the channel: answers
  * the subscribes that were waiting for it. */
 void sess_channel_confirmed(struct server *s, const char *name, size_t n);
+/* Server-side operations (the plugin API's). */
+/* The socket's verified claims (JSON object), or NULL. */
+const char *sess_claims(struct conn *c, size_t *len);
+/* Returns an owned token for the claims (expires_in <= 0: the default
+ * expiry), or NULL after logging why. */
+char *sess_sign_token(struct server *s, const char *claims, size_t len,
+    long long expires_in, size_t *out_len);
+/* Signs, makes it the socket's token, sends #setAuthToken; 0 or -1. */
+int sess_set_auth_token(
+    struct conn *c, const char *claims, size_t len, long long expires_in);
+/* Drops the socket's token and sends #removeAuthToken. */
+void sess_deauthenticate(struct conn *c);
+/* Unsubscribes from channel (NULL: all), one #kickOut per channel. */
+void sess_kick_out(
+    struct conn *c, const char *channel, size_t n, const char *message_json);
+/* A publish from the server: through the cluster, or local. 0 or -1. */
+int sess_server_publish(
+    struct server *s, const char *name, size_t n, struct scp_span data);
 /* The close frame is about to be queued: sends what is still batched. */
 void sess_before_close(struct conn *c);
 /* The connection is closing: leaves every channel. */

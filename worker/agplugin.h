@@ -1,0 +1,102 @@
+/*
+ * The public plugin API of ag-worker (version 1). A plugin is a shared
+ * object given with --plugin=path.so (repeatable); it exports
+ *
+ *     int agplugin_init(struct agplugin_host *host);
+ *
+ * which registers procedures and receivers and returns 0 (non-zero stops
+ * the worker from starting). Everything runs on the worker's single
+ * thread, inside its libevent loop: a plugin that waits for a database or
+ * an HTTP call does so with events on agplugin_base(), never by blocking.
+ *
+ * Ownership: strings passed in are borrowed for the call only; strings the
+ * API returns are borrowed from the worker and valid until the callback
+ * returns, except where it says "owned". A request must be answered exactly
+ * once, now or later; answering frees it. If its socket closes before the
+ * answer, the answer is simply dropped (agplugin_request_socket then
+ * returns NULL), so a slow backend can never touch a freed socket.
+ *
+ * Not in version 1 yet: middleware (handshake, inboundRaw, inbound,
+ * outbound) and access to the HTTP request's URL and headers.
+ */
+#ifndef AGPLUGIN_H
+#define AGPLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#define AGPLUGIN_API_VERSION 1
+
+struct agplugin_host;
+struct agplugin_socket;
+struct agplugin_request;
+
+/* A procedure: a client invoke of this name, with a cid, to answer once. */
+typedef void (*agplugin_procedure_fn)(struct agplugin_request *req, void *arg);
+/* A receiver: a client transmit of this name; data is raw JSON (NULL when
+ * the packet had none). */
+typedef void (*agplugin_receiver_fn)(
+    struct agplugin_socket *s, const char *data, size_t len, void *arg);
+
+/* Registers fn for invokes of name; returns 0, or -1 if name is taken. */
+int agplugin_procedure(struct agplugin_host *h, const char *name,
+    agplugin_procedure_fn fn, void *arg);
+/* Registers fn for transmits of name; returns 0, or -1 if name is taken. */
+int agplugin_receiver(struct agplugin_host *h, const char *name,
+    agplugin_receiver_fn fn, void *arg);
+/* The worker's event loop, for a plugin's own asynchronous work. */
+struct event_base *agplugin_base(struct agplugin_host *h);
+
+/* The request's data as raw JSON (NULL when none); borrowed from the
+ * request, valid until it is answered. */
+const char *agplugin_request_data(struct agplugin_request *r, size_t *len);
+/* The socket that invoked, or NULL when it has closed meanwhile. */
+struct agplugin_socket *agplugin_request_socket(struct agplugin_request *r);
+/* Answers {"rid":n[,"data":<data_json>]} (data_json NULL: no data) and
+ * frees the request. */
+void agplugin_request_end(struct agplugin_request *r, const char *data_json);
+/* Answers {"rid":n,"error":{"message":...,"name":...}} and frees the
+ * request. name may be NULL (a plain Error: only the message is sent). */
+void agplugin_request_error(
+    struct agplugin_request *r, const char *name, const char *message);
+
+/* The socket's id, as its client knows it. */
+const char *agplugin_socket_id(struct agplugin_socket *s);
+/* The client's address, "ip:port". */
+const char *agplugin_socket_remote(struct agplugin_socket *s);
+/* The claims of the socket's verified token as a JSON object, or NULL
+ * when it is not authenticated. */
+const char *agplugin_socket_claims(struct agplugin_socket *s, size_t *len);
+/*
+ * Signs claims_json (a JSON object) with the cluster's key, adding iat and
+ * exp (now + expires_in seconds; 0: auth_default_expiry), makes it the
+ * socket's token and sends {"event":"#setAuthToken","data":{"token":...}}.
+ * Returns 0, or -1 when the claims are not an object or signing failed
+ * (nothing is sent).
+ */
+int agplugin_set_auth_token(
+    struct agplugin_socket *s, const char *claims_json, long long expires_in);
+/* Forgets the socket's token and sends {"event":"#removeAuthToken"}. */
+void agplugin_deauthenticate(struct agplugin_socket *s);
+/* Unsubscribes the socket from channel (NULL: every channel) and sends one
+ * #kickOut per channel with message_json (raw JSON, may be NULL). */
+void agplugin_kick_out(
+    struct agplugin_socket *s, const char *channel, const char *message_json);
+/* Closes the socket with code and reason (reason may be NULL). */
+void agplugin_disconnect(
+    struct agplugin_socket *s, int code, const char *reason);
+
+/* Publishes data_json (raw JSON; NULL: no data) to channel from the server,
+ * through the cluster when there is one. Returns 0, or -1 when the
+ * channel's broker is unreachable. */
+int agplugin_publish(
+    struct agplugin_host *h, const char *channel, const char *data_json);
+/* Returns an owned token for claims_json (free with agplugin_free), or
+ * NULL when the claims are not an object or signing failed. */
+char *agplugin_sign_token(
+    struct agplugin_host *h, const char *claims_json, long long expires_in);
+void agplugin_free(void *p);
+
+#endif
