@@ -16,6 +16,17 @@
 #include "worker/server.h"
 #include "worker/session.h"
 
+const char *
+cluster_unreachable(const struct cluster *cl)
+{
+	for (size_t i = 0; i < cl->n; i++) {
+		if (!link_is_up(cl->brokers[i].link)) {
+			return cl->brokers[i].addr;
+		}
+	}
+	return NULL;
+}
+
 int
 cluster_enabled(const struct cluster *cl)
 {

@@ -48,6 +48,10 @@ struct cluster {
 int cluster_init(struct cluster *cl, struct server *s);
 void cluster_fini(struct cluster *cl);
 
+/* Returns the address of a broker whose link is down, or NULL when all are
+ * up (or there are none). */
+const char *cluster_unreachable(const struct cluster *cl);
+
 /* Returns 1 when channels are routed through brokers. */
 int cluster_enabled(const struct cluster *cl);
 

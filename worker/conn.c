@@ -416,8 +416,10 @@ static size_t
 on_http(struct conn *c, const uint8_t *buf, size_t len)
 {
 	const struct agconf *conf = c->srv->conf;
-	struct http_policy pol
-	    = { conf->path, "/health-check", conf->origins };
+	struct http_policy pol = { .ws_path = conf->path,
+		.health_path = "/health-check",
+		.origins = conf->origins,
+		.ready_path = "/ready" };
 	struct http_decision d;
 	struct http_req req;
 	size_t used = 0;
@@ -440,6 +442,12 @@ on_http(struct conn *c, const uint8_t *buf, size_t len)
 	}
 	if (d.verdict == HTTP_HEALTH) {
 		http_reply(c, 200, NULL, "OK");
+		return len;
+	}
+	if (d.verdict == HTTP_READY) {
+		const char *why = server_unready(c->srv);
+
+		http_reply(c, why ? 503 : 200, NULL, why ? why : "OK");
 		return len;
 	}
 	c->srv->stats.http_rejected++;

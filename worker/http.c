@@ -556,6 +556,12 @@ http_decide(const struct http_req *req, const struct http_policy *pol,
 			d->verdict = HTTP_HEALTH;
 			d->status = 200;
 			d->reason = "OK";
+		} else if (pol->ready_path != NULL
+		    && span_eq(req->method, "GET")
+		    && span_eq(req->path, pol->ready_path)) {
+			d->verdict = HTTP_READY;
+			d->status = 200;
+			d->reason = "OK";
 		} else {
 			reject(d, 501, "Not Implemented");
 		}

@@ -71,11 +71,13 @@ struct http_policy {
 	const char *ws_path;     /* e.g. "/socketcluster/"; exact match */
 	const char *health_path; /* e.g. "/health-check" */
 	const char *origins;     /* e.g. "*:*" (spec §1.4 step 3) */
+	const char *ready_path;  /* e.g. "/ready"; NULL: none */
 };
 
 enum http_verdict {
 	HTTP_UPGRADE, /* 101: go on with the WebSocket */
 	HTTP_HEALTH,  /* 200: the health check */
+	HTTP_READY,   /* the readiness check: the caller decides 200 or 503 */
 	HTTP_REJECT,  /* answer status and close */
 };
 

@@ -35,6 +35,24 @@ server_now(void)
 	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
+const char *
+server_unready(struct server *s)
+{
+	static char why[400];
+	const char *broker;
+
+	if (s->stopping) {
+		return "Not ready: draining";
+	}
+	broker = cluster_unreachable(&s->cluster);
+	if (broker != NULL) {
+		snprintf(why, sizeof(why), "Not ready: broker %s unreachable",
+		    broker);
+		return why;
+	}
+	return NULL;
+}
+
 void
 server_mark_dirty(struct server *s, struct conn *c)
 {

@@ -81,6 +81,11 @@ int server_init(struct server *s, const struct agconf *conf);
 int server_run(struct server *s);
 void server_fini(struct server *s);
 
+/* Returns NULL when the worker is ready for new clients, else why not
+ * (draining, or a broker unreachable); the text is static or lives until
+ * the next call. */
+const char *server_unready(struct server *s);
+
 /* Current time in ms on a monotonic clock. */
 uint64_t server_now(void);
 

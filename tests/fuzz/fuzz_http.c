@@ -10,9 +10,10 @@
 #include "worker/http.h"
 
 static const struct http_policy policy = {
-	"/socketcluster/",
-	"/health-check",
-	"allowed.example.com:*,*:8443,[::1]:80",
+	.ws_path = "/socketcluster/",
+	.health_path = "/health-check",
+	.origins = "allowed.example.com:*,*:8443,[::1]:80",
+	.ready_path = "/ready",
 };
 
 /* Checks the decision against the contract; a broken one aborts so that

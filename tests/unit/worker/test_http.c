@@ -74,8 +74,10 @@ parse_bad(const char *s)
 static void
 decide(const char *s, const char *origins)
 {
-	struct http_policy pol
-	    = { "/socketcluster/", "/health-check", origins };
+	struct http_policy pol = { .ws_path = "/socketcluster/",
+		.health_path = "/health-check",
+		.origins = origins,
+		.ready_path = "/ready" };
 
 	parse_ok(s);
 	ck_assert_int_eq(http_decide(&req, &pol, &dec), 0);
@@ -505,6 +507,20 @@ START_TEST(test_origin_unparsable)
 }
 END_TEST
 
+START_TEST(test_ready)
+{
+	decide("GET /ready HTTP/1.1\r\nHost: x\r\n\r\n", "*:*");
+	ck_assert_int_eq(dec.verdict, HTTP_READY);
+	ck_assert_int_eq(dec.status, 200);
+	/* Only a plain GET of the exact path. */
+	decide("POST /ready HTTP/1.1\r\n\r\n", "*:*");
+	ck_assert_int_eq(dec.verdict, HTTP_REJECT);
+	ck_assert_int_eq(dec.status, 501);
+	decide("GET /ready/ HTTP/1.1\r\n\r\n", "*:*");
+	ck_assert_int_eq(dec.status, 501);
+}
+END_TEST
+
 START_TEST(test_health)
 {
 	char out[256];
@@ -740,6 +756,7 @@ http_suite(void)
 	tcase_add_test(decide_tc, test_origin_rules);
 	tcase_add_test(decide_tc, test_origin_unparsable);
 	tcase_add_test(decide_tc, test_health);
+	tcase_add_test(decide_tc, test_ready);
 	tcase_add_test(decide_tc, test_plain_http);
 	tcase_add_test(resp, test_response_small_cap);
 	tcase_add_test(resp, test_status_text);
