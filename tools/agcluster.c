@@ -22,6 +22,7 @@
 
 #include "common/agconf.h"
 #include "common/logger.h"
+#include "common/prog.h"
 #include "common/mem.h"
 #include "common/strbuf.h"
 
@@ -735,24 +736,18 @@ cluster_fini(struct cluster *cl)
 	mem_free(cl->bin[0]);
 	mem_free(cl->bin[1]);
 	mem_free(cl->addresses);
-	agconf_fini(&cl->conf);
 }
 
 int
 main(int argc, char **argv)
 {
 	struct cluster cl;
-	enum logger_level level = LOGGER_INFO;
 	int code = 0;
 
 	memset(&cl, 0, sizeof(cl));
-	logger_set_name("agcluster");
-	if (agconf_load_as(&cl.conf, "agcluster", argc, argv, &code) != 0) {
-		agconf_fini(&cl.conf);
+	if (prog_start("agcluster", &cl.conf, argc, argv, &code) != 0) {
 		return code;
 	}
-	logger_parse_level(cl.conf.log_level, &level);
-	logger_set_level(level);
 	code = cluster_init(&cl, argc, argv);
 	if (code == 0) {
 		start_children(&cl);
@@ -762,6 +757,6 @@ main(int argc, char **argv)
 		code = cl.failed ? 1 : 0;
 	}
 	cluster_fini(&cl);
-	libevent_global_shutdown();
+	prog_end(&cl.conf);
 	return code;
 }
