@@ -126,8 +126,8 @@ valid_number(const char *p, size_t n)
 	return i == n;
 }
 
-static int
-valid_primitive(const char *p, size_t n)
+int
+tjson_primitive_valid(const char *p, size_t n)
 {
 	return (n == 4 && memcmp(p, "true", 4) == 0)
 	    || (n == 5 && memcmp(p, "false", 5) == 0)
@@ -236,7 +236,7 @@ leaf_ok(const struct tjson *d, const jsmntok_t *t)
 		return valid_string(p, n);
 	}
 	return t->type != JSMN_PRIMITIVE
-	    || (t->size == 0 && valid_primitive(p, n));
+	    || (t->size == 0 && tjson_primitive_valid(p, n));
 }
 
 static int
@@ -305,7 +305,7 @@ tjson_parse(struct tjson *d, const char *js, size_t len)
 		while (d->end > i && is_blank(js[d->end - 1])) {
 			d->end--;
 		}
-		return valid_primitive(js + i, d->end - i) ? 0 : -1;
+		return tjson_primitive_valid(js + i, d->end - i) ? 0 : -1;
 	}
 	if (tokenize(d, js, len) != 0 || !structure_ok(d, len)) {
 		/* Half-built tokens must not pass for a parsed text. */

@@ -36,6 +36,10 @@ struct tjson {
  * Parses the len bytes at js, which d borrows. Returns 0 if JSON.parse
  * would accept them, else -1. Release d with tjson_fini either way.
  */
+/* Returns 1 if the n bytes at p are a JSON literal (true, false, null) or a
+ * number as JSON.parse accepts it, else 0: what jsmn does not check. */
+int tjson_primitive_valid(const char *p, size_t n);
+
 int tjson_parse(struct tjson *d, const char *js, size_t len);
 void tjson_fini(struct tjson *d);
 

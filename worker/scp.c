@@ -11,6 +11,7 @@
 #include <jsmn.h>
 
 #include "common/mem.h"
+#include "common/tjson.h"
 
 struct scp_tok {
 	jsmntok_t t;
@@ -66,54 +67,6 @@ skip(const struct scp_decoder *d, int t)
 	return end;
 }
 
-static int
-valid_number(const char *p, size_t n)
-{
-	size_t i = 0;
-
-	if (i < n && p[i] == '-') {
-		i++;
-	}
-	if (i >= n) {
-		return 0;
-	}
-	if (p[i] == '0') {
-		i++;
-	} else if (p[i] >= '1' && p[i] <= '9') {
-		while (i < n && p[i] >= '0' && p[i] <= '9') {
-			i++;
-		}
-	} else {
-		return 0;
-	}
-	if (i < n && p[i] == '.') {
-		size_t start = ++i;
-
-		while (i < n && p[i] >= '0' && p[i] <= '9') {
-			i++;
-		}
-		if (i == start) {
-			return 0;
-		}
-	}
-	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
-		size_t start;
-
-		i++;
-		if (i < n && (p[i] == '+' || p[i] == '-')) {
-			i++;
-		}
-		start = i;
-		while (i < n && p[i] >= '0' && p[i] <= '9') {
-			i++;
-		}
-		if (i == start) {
-			return 0;
-		}
-	}
-	return i == n;
-}
-
 /* jsmn is lax about primitives and control characters; JSON.parse is not. */
 static int
 valid_leaf(const char *js, const jsmntok_t *t)
@@ -129,15 +82,7 @@ valid_leaf(const char *js, const jsmntok_t *t)
 		}
 		return t->size <= 1;
 	}
-	if (t->size != 0) {
-		return 0;
-	}
-	if ((n == 4 && memcmp(p, "true", 4) == 0)
-	    || (n == 5 && memcmp(p, "false", 5) == 0)
-	    || (n == 4 && memcmp(p, "null", 4) == 0)) {
-		return 1;
-	}
-	return valid_number(p, n);
+	return t->size == 0 && tjson_primitive_valid(p, n);
 }
 
 /* Checks the shape jsmn produced: keys are strings followed by exactly one
