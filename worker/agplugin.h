@@ -16,8 +16,9 @@
  * answer, the answer is simply dropped (agplugin_request_socket then
  * returns NULL), so a slow backend can never touch a freed socket.
  *
- * Not in version 1 yet: middleware (handshake, inboundRaw, inbound,
- * outbound) and access to the HTTP request's URL and headers.
+ * Version 2 adds middleware (agplugin_middleware and the agplugin_action_*
+ * functions) and the HTTP request's URL and headers; a version 1 plugin
+ * works unchanged.
  */
 #ifndef AGPLUGIN_H
 #define AGPLUGIN_H
@@ -27,11 +28,12 @@
 
 #include <event2/event.h>
 
-#define AGPLUGIN_API_VERSION 1
+#define AGPLUGIN_API_VERSION 2
 
 struct agplugin_host;
 struct agplugin_socket;
 struct agplugin_request;
+struct agplugin_action;
 
 /* A procedure: a client invoke of this name, with a cid, to answer once. */
 typedef void (*agplugin_procedure_fn)(struct agplugin_request *req, void *arg);
@@ -69,6 +71,10 @@ const char *agplugin_socket_remote(struct agplugin_socket *s);
 /* The claims of the socket's verified token as a JSON object, or NULL
  * when it is not authenticated. */
 const char *agplugin_socket_claims(struct agplugin_socket *s, size_t *len);
+/* Returns 1 when the socket's token has a claim called claim that is an
+ * array with the string value (len bytes) in it, else 0. */
+int agplugin_socket_claim_lists(struct agplugin_socket *s, const char *claim,
+    const char *value, size_t len);
 /*
  * Signs claims_json (a JSON object) with the cluster's key, adding iat and
  * exp (now + expires_in seconds; 0: auth_default_expiry), makes it the
@@ -98,5 +104,76 @@ int agplugin_publish(
 char *agplugin_sign_token(
     struct agplugin_host *h, const char *claims_json, long long expires_in);
 void agplugin_free(void *p);
+
+/* The HTTP request that opened the socket: its target ("/path?query"),
+ * and the value of a header (case-insensitive name; the first when
+ * repeated), or NULL when absent. Borrowed until the callback returns. */
+const char *agplugin_socket_url(struct agplugin_socket *s, size_t *len);
+const char *agplugin_socket_header(
+    struct agplugin_socket *s, const char *name, size_t *len);
+
+/*
+ * Middleware (docs/plugins.md), as the reference's: every action of a type
+ * passes through the middleware registered for it, in registration order,
+ * and each must settle it exactly once, now or later, with allow, allow_data
+ * or block. A socket's inbound packets are handled strictly in order: while
+ * one of its actions is pending, nothing after it is read. Its outbound
+ * publishes stay in order too. If the socket closes meanwhile, settling
+ * just frees the action (agplugin_action_socket then returns NULL).
+ */
+enum agplugin_middleware_type {
+	AGPLUGIN_MIDDLEWARE_HANDSHAKE,   /* HANDSHAKE_WS, HANDSHAKE_SC */
+	AGPLUGIN_MIDDLEWARE_INBOUND_RAW, /* MESSAGE */
+	AGPLUGIN_MIDDLEWARE_INBOUND,     /* TRANSMIT ... AUTHENTICATE */
+	AGPLUGIN_MIDDLEWARE_OUTBOUND,    /* PUBLISH_OUT */
+};
+
+enum agplugin_action_type {
+	AGPLUGIN_HANDSHAKE_WS, /* the HTTP upgrade; block: 401 */
+	AGPLUGIN_HANDSHAKE_SC, /* the #handshake; block: error, then close */
+	AGPLUGIN_MESSAGE,      /* a raw message; block: dropped silently */
+	AGPLUGIN_TRANSMIT,     /* name: the receiver */
+	AGPLUGIN_INVOKE,       /* name: the procedure */
+	AGPLUGIN_SUBSCRIBE,    /* name: the channel; data: its options' data */
+	AGPLUGIN_PUBLISH_IN,   /* name: the channel */
+	AGPLUGIN_PUBLISH_OUT,  /* name: the channel; per recipient */
+	AGPLUGIN_AUTHENTICATE, /* data: the verified token's claims */
+};
+
+typedef void (*agplugin_middleware_fn)(struct agplugin_action *a, void *arg);
+
+/* Adds fn to the middleware of type; returns 0, or -1 for a bad type. */
+int agplugin_middleware(struct agplugin_host *h,
+    enum agplugin_middleware_type type, agplugin_middleware_fn fn, void *arg);
+
+enum agplugin_action_type agplugin_action_type(struct agplugin_action *a);
+/* The socket, or NULL when it has closed meanwhile. For HANDSHAKE_WS the
+ * socket has no id yet; its remote address, URL and headers are set. */
+struct agplugin_socket *agplugin_action_socket(struct agplugin_action *a);
+/* The receiver, procedure or channel name; NULL for other types. */
+const char *agplugin_action_name(struct agplugin_action *a, size_t *len);
+/* The action's data: raw JSON, or NULL when the packet had none; the raw
+ * message for MESSAGE; for HANDSHAKE_SC the object {"signedAuthToken",
+ * "authTokenError","authToken","authState"} of the reference. As replaced
+ * by an earlier middleware's allow_data. Borrowed until settled. */
+const char *agplugin_action_data(struct agplugin_action *a, size_t *len);
+
+/* Lets the action go on unchanged. */
+void agplugin_action_allow(struct agplugin_action *a);
+/* Lets it go on with data replaced by data_json (raw JSON; for MESSAGE
+ * the new raw message). */
+void agplugin_action_allow_data(
+    struct agplugin_action *a, const char *data_json);
+/* Blocks it with an error {"message":message,"name":name} (name may be
+ * NULL). With message NULL the block is silent: the client gets the
+ * reference's SilentMiddlewareBlockedError. */
+void agplugin_action_block(
+    struct agplugin_action *a, const char *name, const char *message);
+/* Blocks it with error_json, a JSON object sent as it is. Its members
+ * "statusCode" (HANDSHAKE_SC: the close code, default 4008), "isBadToken"
+ * (AUTHENTICATE: also forget the token) and "silent" (true: a silent
+ * block) act as in the reference. Not an object: a silent block. */
+void agplugin_action_block_json(
+    struct agplugin_action *a, const char *error_json);
 
 #endif

@@ -11,6 +11,7 @@
 #include "common/mem.h"
 #include "common/token.h"
 #include "worker/http.h"
+#include "worker/mw.h"
 #include "worker/plugin.h"
 #include "worker/server.h"
 #include "worker/session.h"
@@ -43,6 +44,7 @@ conn_open(struct server *s, int fd, const char *peer)
 	    &c->ev, s->base, fd, EV_READ | EV_PERSIST, conn_on_event, c);
 	event_priority_set(&c->ev, 0);
 	event_add(&c->ev, NULL);
+	c->ev_what = EV_READ;
 	c->close_deadline
 	    = server_now() + (uint64_t) s->conf->handshake_timeout;
 	conn_rearm(c);
@@ -79,6 +81,8 @@ conn_free(struct conn *c)
 		mem_free(c->auth);
 	}
 	plugin_socket_gone(c);
+	mw_socket_gone(c);
+	mem_free(c->req_head);
 	chidx_list_fini(&c->chans);
 	close(c->fd);
 	mem_free(c);
@@ -104,21 +108,44 @@ control_frame(enum ws_opcode op, const uint8_t *p, size_t n)
 	return b;
 }
 
-/* Interest in EV_WRITE only while output is blocked: an idle socket is
- * almost always writable. */
+/* Registers c->ev for what c waits for: input unless paused, EV_WRITE
+ * only while output is blocked (an idle socket is almost always
+ * writable). */
+static void
+update_events(struct conn *c)
+{
+	short what = (short) ((c->paused ? 0 : EV_READ)
+	    | (c->want_write ? EV_WRITE : 0));
+
+	if (what == c->ev_what || c->state == CONN_DEAD) {
+		return;
+	}
+	event_del(&c->ev);
+	c->ev_what = what;
+	if (what == 0) {
+		return;
+	}
+	event_assign(
+	    &c->ev, c->srv->base, c->fd, what | EV_PERSIST, conn_on_event, c);
+	event_priority_set(&c->ev, 0);
+	event_add(&c->ev, NULL);
+}
+
 static void
 set_write_interest(struct conn *c, int on)
 {
-	short what = EV_READ | EV_PERSIST | (on ? EV_WRITE : 0);
-
 	if (c->want_write == on) {
 		return;
 	}
 	c->want_write = (uint8_t) on;
-	event_del(&c->ev);
-	event_assign(&c->ev, c->srv->base, c->fd, what, conn_on_event, c);
-	event_priority_set(&c->ev, 0);
-	event_add(&c->ev, NULL);
+	update_events(c);
+}
+
+void
+conn_pause(struct conn *c)
+{
+	c->paused = 1;
+	update_events(c);
 }
 
 static void
@@ -277,6 +304,11 @@ enter_closing(struct conn *c)
 {
 	c->state = CONN_CLOSING;
 	c->close_deadline = server_now() + CONN_CLOSE_LINGER_MS;
+	/* A closing socket reads only to see the peer's close frame. */
+	if (c->paused) {
+		c->paused = 0;
+		update_events(c);
+	}
 	sess_on_close(c);
 	conn_rearm(c);
 }
@@ -392,7 +424,7 @@ http_reply(struct conn *c, int status, const char *extra, const char *body)
 }
 
 static void
-upgrade(struct conn *c, const struct http_decision *d)
+upgrade(struct conn *c, const char *accept)
 {
 	char extra[128];
 	char out[256];
@@ -402,13 +434,41 @@ upgrade(struct conn *c, const struct http_decision *d)
 	snprintf(extra, sizeof(extra),
 	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
 	    "Sec-WebSocket-Accept: %s\r\n",
-	    d->accept);
+	    accept);
 	n = http_response(out, sizeof(out), 101, extra, NULL);
 	b = rbuf_copy(out, n);
 	c->state = CONN_WS;
 	enqueue(c, b);
 	rbuf_unref(b);
 	sess_on_open(c, server_now());
+}
+
+/* HANDSHAKE_WS settled: 101, or 401 with the error's message. */
+static void
+handshake_ws_done(struct agplugin_action *a)
+{
+	if (a->outcome == MW_ALLOWED) {
+		upgrade(a->c, a->ctx);
+		return;
+	}
+	a->c->srv->stats.http_rejected++;
+	http_reply(a->c, 401, NULL, a->message);
+}
+
+/* An upgrade the checks allow still passes the handshake middleware. */
+static void
+upgrade_through_mw(struct conn *c, const struct http_decision *d)
+{
+	struct agplugin_action *a;
+
+	if (!mw_has(&c->srv->plugins, AGPLUGIN_MIDDLEWARE_HANDSHAKE)) {
+		upgrade(c, d->accept);
+		return;
+	}
+	a = mw_new(c, AGPLUGIN_HANDSHAKE_WS);
+	a->ctx = mem_strdup(d->accept);
+	a->ctx_free = mem_free;
+	mw_run(a, handshake_ws_done);
 }
 
 /* Handles the request head; returns the bytes it used. */
@@ -437,8 +497,10 @@ on_http(struct conn *c, const uint8_t *buf, size_t len)
 	}
 	http_decide(&req, &pol, &d);
 	if (d.verdict == HTTP_UPGRADE) {
-		upgrade(c, &d);
-		return used;
+		plugin_keep_request(c, &req);
+		upgrade_through_mw(c, &d);
+		/* Refused (401) at once: the rest is never read. */
+		return c->state == CONN_CLOSING ? len : used;
 	}
 	if (d.verdict == HTTP_HEALTH) {
 		http_reply(c, 200, NULL, "OK");
@@ -464,8 +526,8 @@ process(struct conn *c, uint8_t *buf, size_t len)
 	if (c->state == CONN_HTTP) {
 		used = on_http(c, buf, len);
 	}
-	while (
-	    used < len && (c->state == CONN_WS || c->state == CONN_CLOSING)) {
+	while (used < len && !c->paused
+	    && (c->state == CONN_WS || c->state == CONN_CLOSING)) {
 		struct ws_msg m;
 		uint16_t code = 0;
 		size_t u = 0;
@@ -564,11 +626,33 @@ conn_on_event(evutil_socket_t fd, short what, void *arg)
 	if (!(what & EV_READ)) {
 		return;
 	}
-	for (int i = 0; i < CONN_READS_PER_EVENT && c->state != CONN_DEAD;
+	for (int i = 0;
+	     i < CONN_READS_PER_EVENT && c->state != CONN_DEAD && !c->paused;
 	     i++) {
 		if (!read_once(c)) {
 			break;
 		}
+	}
+}
+
+void
+conn_resume(struct conn *c)
+{
+	size_t used;
+
+	if (!c->paused || c->state == CONN_DEAD) {
+		return;
+	}
+	c->paused = 0;
+	update_events(c);
+	if (c->in == NULL || c->in_len == 0) {
+		return;
+	}
+	used = process(c, c->in, c->in_len);
+	if (c->state == CONN_DEAD || used == c->in_len) {
+		drop_input(c);
+	} else {
+		keep_input(c, c->in + used, c->in_len - used);
 	}
 }
 

@@ -25,6 +25,8 @@
 struct server;
 struct token_claims;
 struct agplugin_request;
+struct mw_outq;
+struct sess_rest;
 
 enum conn_state {
 	CONN_HTTP,    /* reading the upgrade request */
@@ -59,6 +61,10 @@ struct conn {
 	uint8_t handshaken;  /* SocketCluster handshake done */
 	uint8_t peer_closed; /* the peer's close frame arrived */
 	uint8_t shut_wr;     /* our side is shut down after close */
+	uint8_t paused;      /* input stopped: an action is pending */
+	uint8_t waiting;     /* an inbound action of this socket is pending */
+	uint8_t resuming;    /* on the server's resume list */
+	short ev_what;       /* the events c->ev is registered for */
 	struct event ev;
 	struct twheel_node timer;
 	uint64_t handshake_deadline;
@@ -75,8 +81,14 @@ struct conn {
 	uint32_t q_cap;
 	size_t q_bytes;
 	struct chidx_list chans;
-	struct token_claims *auth;    /* the verified token, NULL if none */
-	uint32_t nrequests;           /* invokes plugins have yet to answer */
+	struct token_claims *auth; /* the verified token, NULL if none */
+	uint32_t nrequests;        /* invokes plugins have yet to answer */
+	uint32_t nactions;         /* middleware actions not settled */
+	struct mw_outq *outq;      /* publishes behind a pending PUBLISH_OUT */
+	struct sess_rest *rest;    /* the packets after a paused one */
+	struct conn *next_resume;  /* server's resume list */
+	char *req_head; /* the HTTP request head, kept for plugins */
+	uint32_t req_len;
 	struct conn_pending *pending; /* subscribes waiting for a broker */
 	uint32_t npending;
 	uint64_t batch_until;    /* batching after the handshake; 0: not */
@@ -101,6 +113,12 @@ int conn_send_text(struct conn *c, const char *p, size_t n);
 /* Writes as much queued output as the socket takes. Returns -1 if the
  * connection died (it is then on the reap list). */
 int conn_flush(struct conn *c);
+
+/* Stops reading c's input until conn_resume (a middleware action is
+ * pending: a socket's packets are handled strictly in order). */
+void conn_pause(struct conn *c);
+/* Reads again, first handling the input that arrived meanwhile. */
+void conn_resume(struct conn *c);
 
 /* Starts the close handshake with code and reason (reason may be NULL). */
 void conn_close(struct conn *c, uint16_t code, const char *reason);

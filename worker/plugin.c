@@ -2,12 +2,16 @@
 
 #include <dlfcn.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/logger.h"
 #include "common/mem.h"
 #include "common/strbuf.h"
+#include "common/token.h"
 #include "worker/agplugin.h"
 #include "worker/conn.h"
+#include "worker/http.h"
+#include "worker/rules.h"
 #include "worker/server.h"
 #include "worker/session.h"
 
@@ -157,6 +161,7 @@ plugin_init(struct agplugin_host *h, struct server *s)
 
 	memset(h, 0, sizeof(*h));
 	h->srv = s;
+	rules_init(h, s->conf);
 	for (size_t i = 0; i < paths->count; i++) {
 		if (load_one(h, paths->items[i]) != 0) {
 			return -1;
@@ -171,6 +176,7 @@ plugin_fini(struct agplugin_host *h)
 	while (h->requests != NULL) {
 		request_free(h->requests);
 	}
+	mw_fini(h);
 	while (h->entries != NULL) {
 		struct plugin_entry *e = h->entries;
 
@@ -320,6 +326,22 @@ agplugin_socket_claims(struct agplugin_socket *s, size_t *len)
 }
 
 int
+agplugin_socket_claim_lists(struct agplugin_socket *s, const char *claim,
+    const char *value, size_t len)
+{
+	struct conn *c = (struct conn *) s;
+	struct scp_decoder *d = &c->srv->claims_dec;
+	int arr;
+
+	if (c->auth == NULL
+	    || scp_decode(d, c->auth->payload, c->auth->len) != SCP_PACKETS) {
+		return 0;
+	}
+	arr = scp_field(d, 0, claim);
+	return arr != SCP_NONE && scp_array_has(d, arr, value, len);
+}
+
+int
 agplugin_set_auth_token(
     struct agplugin_socket *s, const char *claims_json, long long expires_in)
 {
@@ -369,4 +391,68 @@ void
 agplugin_free(void *p)
 {
 	mem_free(p);
+}
+
+void
+plugin_keep_request(struct conn *c, const struct http_req *req)
+{
+	struct strbuf sb;
+	size_t n;
+
+	if (c->srv->plugins.nhandles == 0) {
+		return;
+	}
+	/* "target\0name\0value\0name\0value\0...": pointers into it stay
+	 * valid for the socket's life. */
+	sb_init(&sb);
+	sb_add(&sb, req->target.p, req->target.n);
+	sb_addc(&sb, '\0');
+	for (size_t i = 0; i < req->nheaders; i++) {
+		sb_add(&sb, req->headers[i].name.p, req->headers[i].name.n);
+		sb_addc(&sb, '\0');
+		sb_add(&sb, req->headers[i].value.p, req->headers[i].value.n);
+		sb_addc(&sb, '\0');
+	}
+	c->req_head = sb_steal(&sb, &n);
+	c->req_len = (uint32_t) n;
+}
+
+const char *
+agplugin_socket_url(struct agplugin_socket *s, size_t *len)
+{
+	struct conn *c = (struct conn *) s;
+
+	if (c->req_head == NULL) {
+		return NULL;
+	}
+	if (len != NULL) {
+		*len = strlen(c->req_head);
+	}
+	return c->req_head;
+}
+
+const char *
+agplugin_socket_header(
+    struct agplugin_socket *s, const char *name, size_t *len)
+{
+	struct conn *c = (struct conn *) s;
+	const char *p, *end;
+
+	if (c->req_head == NULL) {
+		return NULL;
+	}
+	p = c->req_head + strlen(c->req_head) + 1;
+	end = c->req_head + c->req_len;
+	while (p < end) {
+		const char *value = p + strlen(p) + 1;
+
+		if (strcasecmp(p, name) == 0) {
+			if (len != NULL) {
+				*len = strlen(value);
+			}
+			return value;
+		}
+		p = value + strlen(value) + 1;
+	}
+	return NULL;
 }

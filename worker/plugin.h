@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "worker/mw.h"
 #include "worker/scp.h"
 
 struct server;
@@ -22,6 +23,10 @@ struct agplugin_host {
 	struct agplugin_request *requests; /* not answered yet */
 	void **handles;                    /* dlopen handles */
 	size_t nhandles;
+	struct mw_chain mw[MW_NTYPES];   /* middleware per type */
+	struct agplugin_action *actions; /* middleware not settled yet */
+	struct agplugin_action *ready;   /* settled later: to go on */
+	struct agplugin_action *ready_tail;
 };
 
 /* Loads every plugin of conf->plugin and runs its agplugin_init. Returns
@@ -37,6 +42,10 @@ int plugin_invoke(struct conn *c, const char *name, size_t n,
 /* A transmit: returns 1 when a receiver took it. */
 int plugin_transmit(
     struct conn *c, const char *name, size_t n, struct scp_span data);
+/* Keeps the request's target and headers for agplugin_socket_url and
+ * agplugin_socket_header when plugins are loaded. */
+struct http_req;
+void plugin_keep_request(struct conn *c, const struct http_req *req);
 /* The socket is being freed: its pending requests become orphans. */
 void plugin_socket_gone(struct conn *c);
 

@@ -18,6 +18,7 @@
 #include "common/mem.h"
 #include "worker/conn.h"
 #include "worker/http.h"
+#include "worker/mw.h"
 #include "worker/session.h"
 
 #define SERVER_TICK_MS         25
@@ -79,6 +80,57 @@ server_mark_dead(struct server *s, struct conn *c)
 	event_active(s->flush, 0, 0);
 }
 
+void
+server_wake(struct server *s)
+{
+	event_active(s->flush, 0, 0);
+}
+
+void
+server_mark_resume(struct server *s, struct conn *c)
+{
+	if (c->resuming || c->state == CONN_DEAD) {
+		return;
+	}
+	c->resuming = 1;
+	c->next_resume = s->resume;
+	s->resume = c;
+	event_active(s->flush, 0, 0);
+}
+
+/* Takes c off the resume list before it is freed. */
+static void
+unlist_resume(struct server *s, struct conn *c)
+{
+	struct conn **pp = &s->resume;
+
+	while (*pp != NULL && *pp != c) {
+		pp = &(*pp)->next_resume;
+	}
+	if (*pp != NULL) {
+		*pp = c->next_resume;
+	}
+	c->resuming = 0;
+}
+
+/* Goes on with the input of connections whose pending action settled:
+ * here, not inside the plugin call that settled it. */
+static void
+resume_all(struct server *s)
+{
+	while (s->resume != NULL) {
+		struct conn *c = s->resume;
+
+		s->resume = c->next_resume;
+		c->resuming = 0;
+		if (c->state == CONN_WS) {
+			sess_resume(c);
+		} else if (c->state == CONN_HTTP) {
+			conn_resume(c);
+		}
+	}
+}
+
 static void
 unlink_conn(struct server *s, struct conn *c)
 {
@@ -101,6 +153,9 @@ reap(struct server *s)
 
 		s->dead = c->next_dead;
 		sess_on_close(c);
+		if (c->resuming) {
+			unlist_resume(s, c);
+		}
 		unlink_conn(s, c);
 		s->stats.closed++;
 		conn_free(c);
@@ -137,6 +192,9 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
 
+	do {
+		resume_all(s);
+	} while (mw_run_ready(&s->plugins) || s->resume != NULL);
 	while (s->dirty != NULL) {
 		struct conn *c = s->dirty;
 
@@ -416,6 +474,9 @@ server_fini(struct server *s)
 		struct conn *c = s->conns;
 
 		sess_on_close(c);
+		if (c->resuming) {
+			unlist_resume(s, c);
+		}
 		unlink_conn(s, c);
 		conn_free(c);
 	}

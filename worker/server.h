@@ -56,7 +56,8 @@ struct server {
 	struct scp_decoder claims_dec; /* reading a socket's token claims */
 	struct conn *conns;            /* every live connection */
 	struct conn *dirty;            /* connections with output to write */
-	struct conn *dead; /* connections to free after this turn */
+	struct conn *dead;   /* connections to free after this turn */
+	struct conn *resume; /* connections whose pending action settled */
 	size_t nconns;
 	int stopping;
 	uint8_t *scratch; /* shared read buffer */
@@ -91,6 +92,10 @@ uint64_t server_now(void);
 
 /* Schedules the end-of-iteration flush for c (output queued). */
 void server_mark_dirty(struct server *s, struct conn *c);
+/* Makes the end-of-turn work run (settled middleware to go on). */
+void server_wake(struct server *s);
+/* Resumes c's input at the end of this turn (its action settled). */
+void server_mark_resume(struct server *s, struct conn *c);
 /* Moves c to the reap list; it is freed after this loop turn. */
 void server_mark_dead(struct server *s, struct conn *c);
 

@@ -12,6 +12,7 @@
 #include "common/token.h"
 #include "worker/cluster.h"
 #include "worker/conn.h"
+#include "worker/mw.h"
 #include "worker/plugin.h"
 #include "worker/scp.h"
 #include "worker/server.h"
@@ -173,6 +174,23 @@ sess_on_timer(struct conn *c, uint64_t now)
 	}
 }
 
+/* The rest of a message whose packet paused the socket: its text (owned),
+ * and how many of its packets were handled. */
+struct sess_rest {
+	char *msg;
+	size_t len;
+	int done;
+};
+
+static void
+rest_free(struct sess_rest *r)
+{
+	if (r != NULL) {
+		mem_free(r->msg);
+		mem_free(r);
+	}
+}
+
 void
 sess_before_close(struct conn *c)
 {
@@ -182,6 +200,8 @@ sess_before_close(struct conn *c)
 void
 sess_on_close(struct conn *c)
 {
+	rest_free(c->rest);
+	c->rest = NULL;
 	chidx_unsubscribe_all(&c->srv->channels, &c->chans);
 }
 
@@ -356,31 +376,63 @@ check_expiry(struct conn *c)
 	}
 }
 
+/* What the handshake found out about its token, carried through the
+ * HANDSHAKE_SC and AUTHENTICATE middleware. */
+struct hs_state {
+	int token; /* the handshake carried one */
+	int ok;    /* and it verified */
+	struct token_error e;
+};
+
+/* The reference's authInfo, HANDSHAKE_SC's data. */
 static void
-on_handshake(struct conn *c, const struct scp_packet *p, uint64_t now)
+put_auth_info(struct conn *c, struct strbuf *sb, const struct hs_state *hs,
+    struct scp_span raw)
+{
+	sb_adds(sb, "{\"signedAuthToken\":");
+	sb_add(sb, raw.p != NULL ? raw.p : "null", raw.p != NULL ? raw.n : 4);
+	sb_adds(sb, ",\"authTokenError\":");
+	if (hs->token && !hs->ok) {
+		put_token_error(sb, &hs->e);
+	} else {
+		sb_adds(sb, "null");
+	}
+	sb_adds(sb, ",\"authToken\":");
+	if (hs->ok) {
+		sb_add(sb, c->auth->payload, c->auth->len);
+	} else {
+		sb_adds(sb, "null");
+	}
+	sb_adds(sb,
+	    hs->ok ? ",\"authState\":\"authenticated\"}"
+	           : ",\"authState\":\"unauthenticated\"}");
+}
+
+/* Answers the handshake: auth_error is the raw authError (NULL: none),
+ * bad says it was a bad token (then #removeAuthToken follows). */
+static void
+hs_reply(struct conn *c, struct scp_span rid, const char *auth_error, size_t n,
+    int bad)
 {
 	struct server *s = c->srv;
-	int t = p->data != SCP_NONE ? scp_field(&s->dec, p->data, "authToken")
-	                            : SCP_NONE;
-	int token = t != SCP_NONE && !scp_is_null(&s->dec, t)
-	    && !(scp_is_string(&s->dec, t) && scp_str_raw(&s->dec, t).n == 0);
-	struct token_error e;
-	int ok = token && authenticate(c, &s->dec, t, &e);
+	uint64_t now = server_now();
+	struct strbuf d;
 
-	sb_reset(&s->err);
-	sb_addf(&s->err, "{\"id\":\"%s\",\"pingTimeout\":%lld", c->id,
+	sb_init(&d);
+	sb_addf(&d, "{\"id\":\"%s\",\"pingTimeout\":%lld", c->id,
 	    conf(c)->ping_timeout);
-	if (token && !ok) {
-		sb_adds(&s->err, ",\"authError\":");
-		put_token_error(&s->err, &e);
+	if (auth_error != NULL) {
+		sb_adds(&d, ",\"authError\":");
+		sb_add(&d, auth_error, n);
 	}
-	sb_adds(&s->err,
-	    ok ? ",\"isAuthenticated\":true}" : ",\"isAuthenticated\":false}");
+	sb_adds(&d,
+	    c->auth != NULL ? ",\"isAuthenticated\":true}"
+	                    : ",\"isAuthenticated\":false}");
 	sb_reset(&s->out);
-	scp_put_response(
-	    &s->out, scp_raw(&s->dec, p->cid), span(s->err.data, s->err.len));
+	scp_put_response(&s->out, rid, span(d.data, d.len));
+	sb_fini(&d);
 	send_out(c);
-	if (token && !ok && e.is_bad_token) {
+	if (bad) {
 		drop_auth(c);
 		send_remove_token(c);
 	}
@@ -396,6 +448,148 @@ on_handshake(struct conn *c, const struct scp_packet *p, uint64_t now)
 	}
 }
 
+static struct scp_span
+rid_of(const struct agplugin_action *a)
+{
+	return span(a->rid, a->rid_len);
+}
+
+/* AUTHENTICATE after a handshake's token: a block is a soft authError. */
+static void
+hs_auth_done(struct agplugin_action *a)
+{
+	if (a->outcome == MW_BLOCKED) {
+		drop_auth(a->c);
+		hs_reply(
+		    a->c, rid_of(a), a->error, a->error_len, a->bad_token);
+		return;
+	}
+	hs_reply(a->c, rid_of(a), NULL, 0, 0);
+}
+
+/* Borrows the fields of a packet into an action that never leaves the
+ * stack: the path taken when no middleware of its type is installed. */
+static void
+direct(struct agplugin_action *a, struct conn *c, enum agplugin_action_type t,
+    struct scp_span rid)
+{
+	memset(a, 0, sizeof(*a));
+	a->c = c;
+	a->type = (uint8_t) t;
+	a->outcome = MW_ALLOWED;
+	a->rid = (char *) rid.p;
+	a->rid_len = rid.n;
+}
+
+/* Runs an AUTHENTICATE action for the socket's new token. */
+static void
+run_authenticate(struct conn *c, struct scp_span rid, mw_done_fn done)
+{
+	struct agplugin_action local, *a;
+
+	if (!mw_has(&c->srv->plugins, AGPLUGIN_MIDDLEWARE_INBOUND)) {
+		direct(&local, c, AGPLUGIN_AUTHENTICATE, rid);
+		done(&local);
+		return;
+	}
+	a = mw_new(c, AGPLUGIN_AUTHENTICATE);
+	mw_set_rid(a, rid.p, rid.n);
+	mw_set_data(a, c->auth->payload, c->auth->len);
+	mw_run(a, done);
+}
+
+/* HANDSHAKE_SC settled: a block answers the error and closes with its
+ * statusCode; otherwise the token (if good) passes AUTHENTICATE. */
+static void
+hs_sc_done(struct agplugin_action *a)
+{
+	struct conn *c = a->c;
+	const struct hs_state *hs = a->ctx;
+
+	if (a->outcome == MW_BLOCKED) {
+		sb_reset(&c->srv->out);
+		scp_put_error_raw(
+		    &c->srv->out, rid_of(a), a->error, a->error_len);
+		send_out(c);
+		conn_close(c, (uint16_t) a->status, NULL);
+		return;
+	}
+	if (hs->ok) {
+		run_authenticate(c, rid_of(a), hs_auth_done);
+		return;
+	}
+	if (!hs->token) {
+		hs_reply(c, rid_of(a), NULL, 0, 0);
+		return;
+	}
+	sb_reset(&c->srv->err);
+	put_token_error(&c->srv->err, &hs->e);
+	hs_reply(c, rid_of(a), c->srv->err.data, c->srv->err.len,
+	    hs->e.is_bad_token);
+}
+
+static void
+on_handshake(struct conn *c, const struct scp_packet *p, uint64_t now)
+{
+	struct server *s = c->srv;
+	int t = p->data != SCP_NONE ? scp_field(&s->dec, p->data, "authToken")
+	                            : SCP_NONE;
+	struct hs_state *hs = mem_calloc(1, sizeof(*hs));
+	struct scp_span rid = scp_raw(&s->dec, p->cid);
+	struct agplugin_action local, *a;
+
+	hs->token = t != SCP_NONE && !scp_is_null(&s->dec, t)
+	    && !(scp_is_string(&s->dec, t) && scp_str_raw(&s->dec, t).n == 0);
+	hs->ok = hs->token && authenticate(c, &s->dec, t, &hs->e);
+	/* As the reference: the handshake timeout stops here. */
+	c->handshake_deadline = UINT64_MAX;
+	if (!mw_has(&s->plugins, AGPLUGIN_MIDDLEWARE_HANDSHAKE)) {
+		direct(&local, c, AGPLUGIN_HANDSHAKE_SC, rid);
+		local.ctx = hs;
+		hs_sc_done(&local);
+		mem_free(hs);
+		return;
+	}
+	a = mw_new(c, AGPLUGIN_HANDSHAKE_SC);
+	mw_set_rid(a, rid.p, rid.n);
+	sb_reset(&s->err);
+	put_auth_info(
+	    c, &s->err, hs, hs->token ? scp_raw(&s->dec, t) : no_data);
+	mw_set_data(a, s->err.data, s->err.len);
+	a->ctx = hs;
+	a->ctx_free = mem_free;
+	mw_run(a, hs_sc_done);
+}
+
+/* AUTHENTICATE after #authenticate: a block with isBadToken is an error
+ * reply and deauthenticates; any other block is a soft authError. */
+static void
+auth_done(struct agplugin_action *a)
+{
+	struct server *s = a->c->srv;
+
+	sb_reset(&s->out);
+	if (a->outcome == MW_ALLOWED) {
+		scp_put_response(
+		    &s->out, rid_of(a), span(AUTH_OK, strlen(AUTH_OK)));
+		send_out(a->c);
+		return;
+	}
+	drop_auth(a->c);
+	if (a->bad_token) {
+		scp_put_error_raw(&s->out, rid_of(a), a->error, a->error_len);
+		send_out(a->c);
+		send_remove_token(a->c);
+		return;
+	}
+	sb_reset(&s->err);
+	sb_adds(&s->err, "{\"isAuthenticated\":false,\"authError\":");
+	sb_add(&s->err, a->error, a->error_len);
+	sb_addc(&s->err, '}');
+	scp_put_response(&s->out, rid_of(a), span(s->err.data, s->err.len));
+	send_out(a->c);
+}
+
 /* #authenticate (spec §8.4): a bad token is an error reply and
  * deauthenticates; a token not yet valid is a soft failure in data. */
 static void
@@ -406,9 +600,7 @@ on_authenticate(struct conn *c, const struct scp_packet *p)
 	struct token_error e;
 
 	if (authenticate(c, &s->dec, p->data, &e)) {
-		sb_reset(&s->out);
-		scp_put_response(&s->out, rid, span(AUTH_OK, strlen(AUTH_OK)));
-		send_out(c);
+		run_authenticate(c, rid, auth_done);
 		return;
 	}
 	sb_reset(&s->err);
@@ -429,6 +621,52 @@ on_authenticate(struct conn *c, const struct scp_packet *p)
 	send_remove_token(c);
 }
 
+/* Delivers one publish to c, as it is (data NULL: the shared frame) or
+ * with data replaced by the outbound middleware. */
+void
+sess_deliver(struct conn *c, struct mw_pub *p, const char *data, size_t len)
+{
+	struct server *s = c->srv;
+	int rv;
+
+	if (c->state != CONN_WS) {
+		return;
+	}
+	/* A delivery never joins a batch, so the encoded frame stays
+	 * shared; flushing first keeps the order. */
+	batch_flush(c);
+	if (data == NULL) {
+		rv = conn_send(c, p->frame);
+	} else {
+		sb_reset(&s->out);
+		scp_put_publish(
+		    &s->out, p->chan, p->chan_len, span(data, len));
+		rv = conn_send_text(c, s->out.data, s->out.len);
+	}
+	if (rv == 0) {
+		s->stats.deliveries++;
+	}
+}
+
+/* With outbound middleware every recipient's delivery is an action. The
+ * subscribers are copied first: a middleware may change the channel. */
+static void
+publish_through_mw(struct server *s, struct chidx_chan *ch, struct mw_pub *p)
+{
+	uint32_t n = ch->nsubs;
+	struct conn **subs = mem_alloc((n ? n : 1) * sizeof(*subs));
+
+	for (uint32_t i = 0; i < n; i++) {
+		subs[i] = ch->subs[i].owner;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		if (subs[i]->state == CONN_WS) {
+			mw_publish_out(subs[i], p);
+		}
+	}
+	mem_free(subs);
+}
+
 /* Builds the #publish frame once and queues the same bytes on every local
  * subscriber. */
 void
@@ -436,7 +674,7 @@ sess_publish_local(
     struct server *s, const char *name, size_t n, struct scp_span data)
 {
 	struct chidx_chan *ch = chidx_find(&s->channels, name, n);
-	struct rbuf *frame;
+	struct mw_pub shared = { 0 }, *p;
 
 	s->stats.publishes++;
 	if (ch == NULL) {
@@ -444,51 +682,29 @@ sess_publish_local(
 	}
 	sb_reset(&s->out);
 	scp_put_publish(&s->out, name, n, data);
-	frame = conn_text_frame(s->out.data, s->out.len);
-	for (uint32_t i = 0; i < ch->nsubs; i++) {
-		struct conn *sub = ch->subs[i].owner;
-
-		/* A delivery never joins a batch, so the encoded frame stays
-		 * shared; flushing first keeps the order. */
-		batch_flush(sub);
-		if (conn_send(sub, frame) == 0) {
-			s->stats.deliveries++;
+	shared.frame = conn_text_frame(s->out.data, s->out.len);
+	if (!mw_has(&s->plugins, AGPLUGIN_MIDDLEWARE_OUTBOUND)) {
+		for (uint32_t i = 0; i < ch->nsubs; i++) {
+			sess_deliver(ch->subs[i].owner, &shared, NULL, 0);
 		}
+		rbuf_unref(shared.frame);
+		return;
 	}
-	rbuf_unref(frame);
-}
-
-/*
- * The rules of configuration (docs/rules.md): with claim set, the socket
- * must hold a token whose claim of that name is an array listing the
- * channel. Returns 1 when allowed.
- */
-static int
-claim_lists(struct conn *c, const char *claim, const char *name, size_t n)
-{
-	struct scp_decoder *d = &c->srv->claims_dec;
-	int arr;
-
-	if (claim[0] == '\0') {
-		return 1;
-	}
-	if (c->auth == NULL
-	    || scp_decode(d, c->auth->payload, c->auth->len) != SCP_PACKETS) {
-		return 0;
-	}
-	arr = scp_field(d, 0, claim);
-	return arr != SCP_NONE && scp_array_has(d, arr, name, n);
+	p = mw_pub_new(name, n, data.p, data.n);
+	p->frame = shared.frame;
+	publish_through_mw(s, ch, p);
+	mw_pub_unref(p);
 }
 
 /* Clustered: the owner broker delivers to every worker with subscribers,
  * this one included; the rid means the broker has the message. */
 static void
-publish_to_broker(
-    struct conn *c, struct scp_span rid, size_t n, struct scp_span data)
+publish_to_broker(struct conn *c, struct scp_span rid, const char *name,
+    size_t n, struct scp_span data)
 {
 	struct server *s = c->srv;
 
-	if (cluster_publish(&s->cluster, s->name, n, data) == 0) {
+	if (cluster_publish(&s->cluster, name, n, data) == 0) {
 		if (rid.p != NULL) {
 			reply_ok(c, rid);
 		}
@@ -497,10 +713,74 @@ publish_to_broker(
 	if (rid.p != NULL) {
 		sb_reset(&s->err);
 		sb_adds(&s->err, "Failed to publish to the ");
-		sb_add(&s->err, s->name, n);
+		sb_add(&s->err, name, n);
 		sb_adds(&s->err, " channel - its broker is unreachable");
 		reply_error_n(c, rid, "BrokerError", s->err.data, s->err.len);
 	}
+}
+
+/* Sends a block's error to an RPC; a transmit gets nothing. */
+static void
+reply_blocked(struct agplugin_action *a)
+{
+	if (a->rid != NULL) {
+		sb_reset(&a->c->srv->out);
+		scp_put_error_raw(
+		    &a->c->srv->out, rid_of(a), a->error, a->error_len);
+		send_out(a->c);
+	}
+}
+
+static struct scp_span
+data_of(const struct agplugin_action *a)
+{
+	return span(a->data, a->len);
+}
+
+/* Runs an inbound action of type with the packet's fields (copied when a
+ * middleware may keep it), or goes straight to done when none is
+ * installed. */
+static void
+run_inbound(struct conn *c, enum agplugin_action_type type,
+    struct scp_span name, struct scp_span data, struct scp_span rid,
+    mw_done_fn done)
+{
+	struct agplugin_action local, *a;
+
+	if (!mw_has(&c->srv->plugins, AGPLUGIN_MIDDLEWARE_INBOUND)) {
+		direct(&local, c, type, rid);
+		local.name = (char *) name.p;
+		local.name_len = name.n;
+		local.data = (char *) data.p;
+		local.len = data.n;
+		done(&local);
+		return;
+	}
+	a = mw_new(c, type);
+	mw_set_name(a, name.p, name.n);
+	mw_set_data(a, data.p, data.n);
+	mw_set_rid(a, rid.p, rid.n);
+	mw_run(a, done);
+}
+
+static void
+publish_in_done(struct agplugin_action *a)
+{
+	struct conn *c = a->c;
+
+	if (a->outcome == MW_BLOCKED) {
+		reply_blocked(a);
+		return;
+	}
+	if (cluster_enabled(&c->srv->cluster)) {
+		publish_to_broker(
+		    c, rid_of(a), a->name, a->name_len, data_of(a));
+		return;
+	}
+	if (a->rid != NULL) {
+		reply_ok(c, rid_of(a));
+	}
+	sess_publish_local(c->srv, a->name, a->name_len, data_of(a));
 }
 
 static void
@@ -534,26 +814,8 @@ on_publish(struct conn *c, const struct scp_packet *p)
 		}
 		return;
 	}
-	if (!claim_lists(c, conf(c)->publish_channels_claim, s->name, n)) {
-		if (rid.p != NULL) {
-			sb_reset(&s->err);
-			sb_adds(&s->err,
-			    "You are not authorized to publish to the ");
-			sb_add(&s->err, s->name, n);
-			sb_adds(&s->err, " channel");
-			reply_error_n(
-			    c, rid, "PublishError", s->err.data, s->err.len);
-		}
-		return;
-	}
-	if (cluster_enabled(&s->cluster)) {
-		publish_to_broker(c, rid, n, data);
-		return;
-	}
-	if (rid.p != NULL) {
-		reply_ok(c, rid);
-	}
-	sess_publish_local(s, s->name, n, data);
+	run_inbound(c, AGPLUGIN_PUBLISH_IN, span(s->name, n), data, rid,
+	    publish_in_done);
 }
 
 static void
@@ -611,15 +873,51 @@ sess_channel_confirmed(struct server *s, const char *name, size_t n)
 	}
 }
 
+/* SUBSCRIBE settled: the channel limit, then the subscription. */
+static void
+subscribe_done(struct agplugin_action *a)
+{
+	struct conn *c = a->c;
+	struct server *s = c->srv;
+	long long limit = conf(c)->socket_channel_limit;
+	struct chidx_chan *ch;
+
+	if (a->outcome == MW_BLOCKED) {
+		reply_blocked(a);
+		return;
+	}
+	if (limit > 0 && c->chans.n >= (unsigned long long) limit) {
+		sb_reset(&s->err);
+		sb_adds(&s->err, "Failed to subscribe socket to the ");
+		sb_add(&s->err, a->name, a->name_len);
+		sb_addf(&s->err,
+		    " channel - InvalidActionError: Socket %s tried to "
+		    "exceed the channel subscription limit of %lld",
+		    c->id, limit);
+		reply_error_n(
+		    c, rid_of(a), "BrokerError", s->err.data, s->err.len);
+		return;
+	}
+	chidx_subscribe(&s->channels, c, &c->chans, a->name, a->name_len);
+	/* In a cluster the reply waits until the owner broker has the
+	 * channel: a publish from another worker after the client saw its
+	 * subscribe succeed must reach it, as with the reference. */
+	ch = chidx_find(&s->channels, a->name, a->name_len);
+	if (cluster_enabled(&s->cluster) && !ch->mark) {
+		pending_add(c, ch, rid_of(a));
+		return;
+	}
+	reply_ok(c, rid_of(a));
+}
+
 static void
 on_subscribe(struct conn *c, const struct scp_packet *p)
 {
 	struct server *s = c->srv;
 	int tok = channel_of(&s->dec, p->data);
-	long long limit = conf(c)->socket_channel_limit;
-	struct chidx_chan *ch;
-	struct scp_span rid;
+	struct scp_span rid, data = no_data;
 	size_t n;
+	int t;
 
 	/* Only the RPC form subscribes (spec §6.1). */
 	if (p->cid == SCP_NONE) {
@@ -636,35 +934,12 @@ on_subscribe(struct conn *c, const struct scp_packet *p)
 		reply_error(c, rid, "InvalidActionError", LONG_NAME);
 		return;
 	}
-	if (!claim_lists(c, conf(c)->subscribe_channels_claim, s->name, n)) {
-		sb_reset(&s->err);
-		sb_adds(&s->err, "You are not allowed to subscribe to ");
-		sb_add(&s->err, s->name, n);
-		reply_error_n(
-		    c, rid, "SubscribeError", s->err.data, s->err.len);
-		return;
+	t = scp_field(&s->dec, p->data, "data");
+	if (t != SCP_NONE) {
+		data = scp_raw(&s->dec, t);
 	}
-	if (limit > 0 && c->chans.n >= (unsigned long long) limit) {
-		sb_reset(&s->err);
-		sb_adds(&s->err, "Failed to subscribe socket to the ");
-		sb_add(&s->err, s->name, n);
-		sb_addf(&s->err,
-		    " channel - InvalidActionError: Socket %s tried to "
-		    "exceed the channel subscription limit of %lld",
-		    c->id, limit);
-		reply_error_n(c, rid, "BrokerError", s->err.data, s->err.len);
-		return;
-	}
-	chidx_subscribe(&s->channels, c, &c->chans, s->name, n);
-	/* In a cluster the reply waits until the owner broker has the
-	 * channel: a publish from another worker after the client saw its
-	 * subscribe succeed must reach it, as with the reference. */
-	ch = chidx_find(&s->channels, s->name, n);
-	if (cluster_enabled(&s->cluster) && !ch->mark) {
-		pending_add(c, ch, rid);
-		return;
-	}
-	reply_ok(c, rid);
+	run_inbound(c, AGPLUGIN_SUBSCRIBE, span(s->name, n), data, rid,
+	    subscribe_done);
 }
 
 static void
@@ -708,6 +983,22 @@ on_unsubscribe(struct conn *c, const struct scp_packet *p)
 	}
 }
 
+/* INVOKE or TRANSMIT settled: the plugin's procedure or receiver. */
+static void
+app_event_done(struct agplugin_action *a)
+{
+	if (a->outcome == MW_BLOCKED) {
+		reply_blocked(a);
+		return;
+	}
+	if (a->type == AGPLUGIN_INVOKE) {
+		plugin_invoke(
+		    a->c, a->name, a->name_len, rid_of(a), data_of(a));
+	} else {
+		plugin_transmit(a->c, a->name, a->name_len, data_of(a));
+	}
+}
+
 /* An application event: a plugin's procedure (with a cid) or receiver
  * (without). With none registered the reference sends nothing, and the
  * client's invoke times out. */
@@ -717,18 +1008,12 @@ on_app_event(struct conn *c, const struct scp_packet *p)
 	struct server *s = c->srv;
 	struct scp_span data
 	    = p->data != SCP_NONE ? scp_raw(&s->dec, p->data) : no_data;
-	char name[256];
-	long n = scp_str_get(&s->dec, p->event, name, sizeof(name));
+	int invoke = p->cid != SCP_NONE;
+	struct scp_span rid = invoke ? scp_raw(&s->dec, p->cid) : no_data;
+	size_t n = get_name(c, p->event);
 
-	if (n < 0) {
-		return;
-	}
-	if (p->cid != SCP_NONE) {
-		plugin_invoke(
-		    c, name, (size_t) n, scp_raw(&s->dec, p->cid), data);
-	} else {
-		plugin_transmit(c, name, (size_t) n, data);
-	}
+	run_inbound(c, invoke ? AGPLUGIN_INVOKE : AGPLUGIN_TRANSMIT,
+	    span(s->name, n), data, rid, app_event_done);
 }
 
 /* Events of spec §2.4 once the handshake is done. */
@@ -795,34 +1080,99 @@ is_pong(const struct conn *c, const uint8_t *p, size_t n)
 	return n == 0;
 }
 
-void
-sess_on_message(struct conn *c, const struct ws_msg *m, uint64_t now)
+/* Handles the packets of the message just decoded, from packet skip on.
+ * When one leaves an action pending, the message is kept (own, if given,
+ * is reused) to go on from the next packet once it settles. */
+static void
+run_packets(struct conn *c, const char *msg, size_t len, int skip,
+    struct sess_rest *own)
 {
-	struct server *s = c->srv;
 	struct scp_packet p;
+	int i = 0;
 
-	if (m->opcode == WS_OP_TEXT && is_pong(c, m->data, m->len)) {
+	while (c->state == CONN_WS && scp_next(&c->srv->dec, &p)) {
+		if (i++ < skip) {
+			continue;
+		}
+		on_packet(c, &p, server_now());
+		if (c->waiting && c->state == CONN_WS) {
+			if (own == NULL) {
+				own = mem_calloc(1, sizeof(*own));
+				own->msg = mem_strndup(msg, len);
+				own->len = len;
+			}
+			own->done = i;
+			c->rest = own;
+			return;
+		}
+	}
+	rest_free(own);
+}
+
+/* A message past the inbound raw middleware, in order. */
+static void
+handle_message(struct conn *c, int text, const char *msg, size_t len)
+{
+	if (text && is_pong(c, (const uint8_t *) msg, len)) {
 		if (!c->handshaken) {
 			conn_close(c, SESS_NOT_HANDSHAKEN, NULL);
 			return;
 		}
-		c->pong_reset = now;
 		check_expiry(c);
 		return;
 	}
-	if (now - c->pong_reset > (uint64_t) conf(c)->ping_timeout / 4) {
-		c->pong_reset = now;
-	}
-	if (m->opcode != WS_OP_TEXT
-	    || scp_decode(&s->dec, (const char *) m->data, m->len)
-	        == SCP_RAW) {
+	if (!text || scp_decode(&c->srv->dec, msg, len) == SCP_RAW) {
 		if (!c->handshaken) {
 			conn_close(c, SESS_NOT_HANDSHAKEN, NULL);
 		}
 		return;
 	}
-	while (c->state == CONN_WS && scp_next(&s->dec, &p)) {
-		on_packet(c, &p, now);
+	run_packets(c, msg, len, 0, NULL);
+}
+
+static void
+message_done(struct agplugin_action *a)
+{
+	if (a->outcome == MW_ALLOWED) {
+		handle_message(
+		    a->c, !a->binary, a->data ? a->data : "", a->len);
+	}
+}
+
+void
+sess_on_message(struct conn *c, const struct ws_msg *m, uint64_t now)
+{
+	int text = m->opcode == WS_OP_TEXT;
+	struct agplugin_action *a;
+
+	/* Any traffic keeps the socket alive (spec §2.2), before the inbound
+	 * raw middleware sees it. */
+	if ((text && is_pong(c, m->data, m->len))
+	    || now - c->pong_reset > (uint64_t) conf(c)->ping_timeout / 4) {
+		c->pong_reset = now;
+	}
+	if (!mw_has(&c->srv->plugins, AGPLUGIN_MIDDLEWARE_INBOUND_RAW)) {
+		handle_message(c, text, (const char *) m->data, m->len);
+		return;
+	}
+	a = mw_new(c, AGPLUGIN_MESSAGE);
+	mw_set_data(a, (const char *) m->data, m->len);
+	a->binary = !text;
+	mw_run(a, message_done);
+}
+
+void
+sess_resume(struct conn *c)
+{
+	struct sess_rest *r = c->rest;
+
+	c->rest = NULL;
+	if (r != NULL) {
+		scp_decode(&c->srv->dec, r->msg, r->len);
+		run_packets(c, r->msg, r->len, r->done, r);
+	}
+	if (!c->waiting) {
+		conn_resume(c);
 	}
 }
 

@@ -14,6 +14,7 @@
 
 struct conn;
 struct server;
+struct mw_pub;
 
 /* The WebSocket just opened: arms the handshake and pong timers. */
 void sess_on_open(struct conn *c, uint64_t now);
@@ -32,6 +33,13 @@ uint64_t sess_next_deadline(const struct conn *c);
  */
 void sess_publish_local(
     struct server *s, const char *name, size_t n, struct scp_span data);
+/* Sends one publish to c: p's shared frame (data NULL), or a frame with
+ * data instead of p's (the outbound middleware replaced it). */
+void sess_deliver(
+    struct conn *c, struct mw_pub *p, const char *data, size_t len);
+/* An inbound action of c settled later: handles the packets after it,
+ * then reads again. */
+void sess_resume(struct conn *c);
 /* The owner broker has this worker's subscription to the channel: answers
  * the subscribes that were waiting for it. */
 void sess_channel_confirmed(struct server *s, const char *name, size_t n);
