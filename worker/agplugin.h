@@ -4,10 +4,15 @@
  *
  *     int agplugin_init(struct agplugin_host *host);
  *
- * which registers procedures and receivers and returns 0 (non-zero stops
- * the worker from starting). Everything runs on the worker's single
- * thread, inside its libevent loop: a plugin that waits for a database or
- * an HTTP call does so with events on agplugin_base(), never by blocking.
+ * which registers procedures, receivers and middleware and returns 0
+ * (non-zero stops the worker from starting). It may also export
+ *
+ *     void agplugin_fini(void);
+ *
+ * which the worker calls when it stops, before unloading the plugin: the
+ * place to free what agplugin_init allocated. Everything runs on the worker's
+ * single thread, inside its libevent loop: a plugin that waits for a database
+ * or an HTTP call does so with events on agplugin_base(), never by blocking.
  *
  * Ownership: strings passed in are borrowed for the call only; strings the
  * API returns are borrowed from the worker and valid until the callback

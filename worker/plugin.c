@@ -184,6 +184,12 @@ plugin_fini(struct agplugin_host *h)
 		mem_free(e);
 	}
 	for (size_t i = 0; i < h->nhandles; i++) {
+		void (*fini)(void);
+
+		*(void **) &fini = dlsym(h->handles[i], "agplugin_fini");
+		if (fini != NULL) {
+			fini();
+		}
 		dlclose(h->handles[i]);
 	}
 	mem_free(h->handles);

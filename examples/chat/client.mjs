@@ -44,6 +44,9 @@ async function logIn(socket) {
     if (!status.isAuthenticated) throw status.authError;
   } else {
     await socket.invoke('login', { username, password });
+    // login.so answers, then sends the token (#setAuthToken): usually in the
+    // same read as the answer, but not necessarily.
+    if (socket.authState !== socket.AUTHENTICATED) await socket.listener('authenticate').once(5000);
   }
   const { channels } = socket.authToken;
   console.log(`logged in as ${socket.authToken.username} (${opt.http ? 'HTTP token' : 'login procedure'}); channels: ${channels.join(', ')}`);

@@ -55,7 +55,11 @@ struct credentials {
 	char password[PASS_MAX_LEN + 1];
 };
 
+/* The users, read at agplugin_init, freed when the worker unloads us. */
+static struct store the_store;
+
 int agplugin_init(struct agplugin_host *host);
+void agplugin_fini(void);
 
 /* Names and channels are limited to characters that need no JSON escape. */
 static int
@@ -373,19 +377,30 @@ login(struct agplugin_request *r, void *arg)
 	}
 }
 
+/* The worker calls this when it stops, before unloading the plugin. */
+void
+agplugin_fini(void)
+{
+	for (size_t i = 0; i < the_store.n; i++) {
+		free(the_store.users[i].claims);
+	}
+	free(the_store.users);
+	the_store.users = NULL;
+	the_store.n = 0;
+}
+
 int
 agplugin_init(struct agplugin_host *host)
 {
-	static struct store st;
 	const char *path = getenv("CHAT_USERS");
 
 	if (path == NULL || *path == '\0') {
 		path = DEFAULT_STORE;
 	}
-	if (store_load(&st, path) != 0) {
+	if (store_load(&the_store, path) != 0) {
 		fprintf(
 		    stderr, "login: cannot load the user store %s\n", path);
 		return -1;
 	}
-	return agplugin_procedure(host, "login", login, &st);
+	return agplugin_procedure(host, "login", login, &the_store);
 }

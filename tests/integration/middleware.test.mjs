@@ -285,3 +285,33 @@ for (const mode of ['sync', 'async']) {
 		});
 	});
 }
+
+describe('middleware in a cluster (agcluster: 2 workers, 2 brokers)', () => {
+	const fx = useServer({ auth_key: KEY, plugin: PLUGIN, workers: 2, brokers: 2 }, { skip: SKIP_ON_REFERENCE, kind: 'agcluster' });
+	const at = (server) => ({ path: `${server.path}?async=1` });
+
+	test('async SUBSCRIBE and PUBLISH_OUT on deliveries from the brokers, in order', opts, async () => {
+		const p = await connectOpen(fx.server, { ...at(fx.server), authToken: token({ channels: ['upper'] }) });
+		// SO_REUSEPORT spreads these over both workers.
+		const subs = [];
+		for (let i = 0; i < 6; i++) {
+			subs.push(await connectOpen(fx.server, at(fx.server)));
+		}
+		try {
+			for (const s of subs) {
+				await subscribe(s, 'upper', 2);
+				await s.sendJson({ event: '#subscribe', data: { channel: 'silent' }, cid: 3 });
+				assert.deepEqual(await s.nextJson(), { rid: 3, error: silent('subscribe') });
+			}
+			for (const data of ['a', { censor: true }, 'b', 'c']) {
+				await p.sendJson({ event: '#publish', data: { channel: 'upper', data }, cid: 9 });
+				assert.deepEqual(await p.nextJson(), { rid: 9 });
+			}
+			for (const s of subs) {
+				assert.deepEqual(await s.nextPackets(3), ['A', 'B', 'C'].map((d) => publishPacket('upper', d)));
+			}
+		} finally {
+			await closeAll(p, ...subs);
+		}
+	});
+});
