@@ -110,6 +110,28 @@ char *agplugin_sign_token(
     struct agplugin_host *h, const char *claims_json, long long expires_in);
 void agplugin_free(void *p);
 
+/*
+ * Invokes a procedure on the client (the reference's socket.invoke):
+ * sends {"event":event,"cid":n,"data":data_json} (data_json raw JSON, NULL:
+ * no data). fn is called exactly once: with the client's answer (error_json
+ * NULL and data_json its data, NULL when none; or error_json its error), or
+ * with a TimeoutError after timeout_ms (<= 0: 10000), or with a
+ * BadConnectionError when the socket closes first (s is then NULL).
+ * Returns 0, or -1 when the socket is not open (fn is never called).
+ */
+typedef void (*agplugin_response_fn)(struct agplugin_socket *s,
+    const char *error_json, const char *data_json, void *arg);
+int agplugin_invoke(struct agplugin_socket *s, const char *event,
+    const char *data_json, long timeout_ms, agplugin_response_fn fn,
+    void *arg);
+/* agplugin_set_auth_token, with the reference's rejectOnFailedDelivery:
+ * #setAuthToken is sent as an invoke, and fn learns whether the client
+ * confirmed it (error_json NULL) or not (an AuthError "Failed to deliver
+ * auth token to client - ..."). Returns 0, or -1 as set_auth_token. */
+int agplugin_set_auth_token_confirmed(struct agplugin_socket *s,
+    const char *claims_json, long long expires_in, agplugin_response_fn fn,
+    void *arg);
+
 /* The HTTP request that opened the socket: its target ("/path?query"),
  * and the value of a header (case-insensitive name; the first when
  * repeated), or NULL when absent. Borrowed until the callback returns. */

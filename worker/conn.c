@@ -13,6 +13,7 @@
 #include "worker/http.h"
 #include "worker/mw.h"
 #include "worker/plugin.h"
+#include "worker/rpc.h"
 #include "worker/server.h"
 #include "worker/session.h"
 
@@ -80,6 +81,7 @@ conn_free(struct conn *c)
 		token_claims_fini(c->auth);
 		mem_free(c->auth);
 	}
+	rpc_socket_gone(c);
 	plugin_socket_gone(c);
 	mw_socket_gone(c);
 	mem_free(c->req_head);

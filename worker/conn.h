@@ -84,10 +84,12 @@ struct conn {
 	struct token_claims *auth; /* the verified token, NULL if none */
 	uint32_t nrequests;        /* invokes plugins have yet to answer */
 	uint32_t nactions;         /* middleware actions not settled */
-	struct mw_outq *outq;      /* publishes behind a pending PUBLISH_OUT */
-	struct sess_rest *rest;    /* the packets after a paused one */
-	struct conn *next_resume;  /* server's resume list */
-	char *req_head; /* the HTTP request head, kept for plugins */
+	uint32_t ncalls;           /* invokes of the client not answered */
+	uint32_t last_cid;      /* the cid of the last invoke of the client */
+	struct mw_outq *outq;   /* publishes behind a pending PUBLISH_OUT */
+	struct sess_rest *rest; /* the packets after a paused one */
+	struct conn *next_resume; /* server's resume list */
+	char *req_head;           /* the HTTP request head, kept for plugins */
 	uint32_t req_len;
 	struct conn_pending *pending; /* subscribes waiting for a broker */
 	uint32_t npending;

@@ -496,12 +496,7 @@ read_error(struct agplugin_action *a, const char *json, size_t n)
 		}
 		t = scp_field(&d, 0, "message");
 		if (t != SCP_NONE && scp_is_string(&d, t)) {
-			size_t cap = scp_str_raw(&d, t).n + 1;
-
-			a->message = mem_alloc(cap);
-			if (scp_str_get(&d, t, a->message, cap) < 0) {
-				a->message[0] = '\0';
-			}
+			a->message = scp_str_dup(&d, t);
 		}
 	}
 	scp_decoder_fini(&d);

@@ -16,6 +16,7 @@ struct server;
 struct conn;
 struct plugin_entry;
 struct agplugin_request;
+struct rpc_call;
 
 struct agplugin_host {
 	struct server *srv;
@@ -27,6 +28,7 @@ struct agplugin_host {
 	struct agplugin_action *actions; /* middleware not settled yet */
 	struct agplugin_action *ready;   /* settled later: to go on */
 	struct agplugin_action *ready_tail;
+	struct rpc_call *calls; /* invokes of clients not answered yet */
 };
 
 /* Loads every plugin of conf->plugin and runs its agplugin_init. Returns

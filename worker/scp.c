@@ -587,3 +587,14 @@ scp_put_event(struct strbuf *sb, const char *event, struct scp_span data)
 	}
 	sb_addc(sb, '}');
 }
+
+char *
+scp_str_dup(const struct scp_decoder *d, int t)
+{
+	size_t cap = scp_str_raw(d, t).n + 1;
+	char *out = mem_alloc(cap);
+	long n = scp_str_get(d, t, out, cap);
+
+	out[n < 0 ? 0 : n] = '\0';
+	return out;
+}

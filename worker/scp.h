@@ -109,6 +109,10 @@ int scp_field(const struct scp_decoder *d, int obj, const char *key);
  */
 long scp_str_get(const struct scp_decoder *d, int t, char *out, size_t cap);
 
+/* The unescaped string token t as an owned, NUL-terminated string (free
+ * with mem_free); an unfit escape leaves it empty. */
+char *scp_str_dup(const struct scp_decoder *d, int t);
+
 /* Outgoing packets, appended as JSON text to sb. `cid` is the raw number
  * text to echo as rid; data/error spans are raw JSON (p NULL = omitted). */
 void scp_put_response(

@@ -14,6 +14,7 @@
 #include "worker/conn.h"
 #include "worker/mw.h"
 #include "worker/plugin.h"
+#include "worker/rpc.h"
 #include "worker/scp.h"
 #include "worker/server.h"
 
@@ -209,11 +210,7 @@ sess_on_close(struct conn *c)
 static void
 send_out(struct conn *c)
 {
-	if (c->batch_until != 0) {
-		batch_add(c, c->srv->out.data, c->srv->out.len);
-	} else {
-		conn_send_text(c, c->srv->out.data, c->srv->out.len);
-	}
+	sess_send(c, c->srv->out.data, c->srv->out.len);
 }
 
 static struct scp_span
@@ -1066,9 +1063,12 @@ on_packet(struct conn *c, const struct scp_packet *p, uint64_t now)
 	}
 	if (p->kind == SCP_EVENT) {
 		on_event(c, p);
+	} else if (p->kind == SCP_RESPONSE) {
+		rpc_response(c, scp_raw(d, p->rid),
+		    p->error != SCP_NONE ? scp_raw(d, p->error) : no_data,
+		    p->data != SCP_NONE ? scp_raw(d, p->data) : no_data);
 	}
-	/* Responses to server RPCs (none are sent yet) and raw packets are
-	 * ignored, as the reference does. */
+	/* Raw packets are ignored, as the reference does. */
 }
 
 static int
@@ -1211,27 +1211,44 @@ sess_sign_token(struct server *s, const char *claims, size_t len,
 	return tok;
 }
 
+char *
+sess_take_token(struct conn *c, const char *claims, size_t len,
+    long long expires_in, size_t *out_len)
+{
+	struct server *s = c->srv;
+	struct token_claims verified;
+	struct token_error e;
+	char *tok;
+
+	if (c->state != CONN_WS) {
+		return NULL;
+	}
+	tok = sess_sign_token(s, claims, len, expires_in, out_len);
+	if (tok == NULL) {
+		return NULL;
+	}
+	/* What the socket now holds is what the client will present: read
+	 * it back through the verifier rather than trusting the input. */
+	if (token_verify(
+	        s->tokens.verifier, tok, *out_len, wall_ms(), &verified, &e)
+	    == TOKEN_OK) {
+		drop_auth(c);
+		c->auth = mem_alloc(sizeof(*c->auth));
+		*c->auth = verified;
+	}
+	return tok;
+}
+
 int
 sess_set_auth_token(
     struct conn *c, const char *claims, size_t len, long long expires_in)
 {
 	struct server *s = c->srv;
-	struct token_claims verified;
-	struct token_error e;
 	size_t n = 0;
-	char *tok = sess_sign_token(s, claims, len, expires_in, &n);
+	char *tok = sess_take_token(c, claims, len, expires_in, &n);
 
-	if (tok == NULL || c->state != CONN_WS) {
-		mem_free(tok);
+	if (tok == NULL) {
 		return -1;
-	}
-	/* What the socket now holds is what the client will present: read
-	 * it back through the verifier rather than trusting the input. */
-	if (token_verify(s->tokens.verifier, tok, n, wall_ms(), &verified, &e)
-	    == TOKEN_OK) {
-		drop_auth(c);
-		c->auth = mem_alloc(sizeof(*c->auth));
-		*c->auth = verified;
 	}
 	sb_reset(&s->out);
 	sb_adds(&s->out, "{\"event\":\"#setAuthToken\",\"data\":{\"token\":");
@@ -1240,6 +1257,16 @@ sess_set_auth_token(
 	send_out(c);
 	mem_free(tok);
 	return 0;
+}
+
+void
+sess_send(struct conn *c, const char *json, size_t n)
+{
+	if (c->batch_until != 0) {
+		batch_add(c, json, n);
+	} else {
+		conn_send_text(c, json, n);
+	}
 }
 
 void

@@ -50,6 +50,12 @@ const char *sess_claims(struct conn *c, size_t *len);
  * expiry), or NULL after logging why. */
 char *sess_sign_token(struct server *s, const char *claims, size_t len,
     long long expires_in, size_t *out_len);
+/* Signs, makes it the socket's token; returns the token (owned) or NULL
+ * when the socket is not open or signing failed. */
+char *sess_take_token(struct conn *c, const char *claims, size_t len,
+    long long expires_in, size_t *out_len);
+/* Sends one packet (JSON text), in the socket's batch if it has one. */
+void sess_send(struct conn *c, const char *json, size_t n);
 /* Signs, makes it the socket's token, sends #setAuthToken; 0 or -1. */
 int sess_set_auth_token(
     struct conn *c, const char *claims, size_t len, long long expires_in);

@@ -181,3 +181,78 @@ describe('plugin procedures and receivers', () => {
 		}
 	});
 });
+
+describe('the server invokes the client (agplugin_invoke)', () => {
+	const fx = useServer({ auth_key: KEY, plugin: PLUGIN }, { skip: SKIP_ON_REFERENCE });
+	const opts = { skip: SKIP_ON_REFERENCE };
+
+	test('#43: answers, errors and timeouts of client procedures, with the official client', opts, async () => {
+		const client = sc.create({ hostname: '127.0.0.1', port: fx.server.port, path: fx.server.path, autoReconnect: false });
+		const serve = async (name, answer) => {
+			for await (const req of client.procedure(name)) {
+				answer(req);
+			}
+		};
+		serve('clientProc', (req) => {
+			assert.deepEqual(req.data, { question: 'six times seven' });
+			req.end(42);
+		});
+		serve('clientFail', (req) => {
+			const err = new Error('client side failure');
+			err.name = 'ClientError';
+			req.error(err);
+		});
+		serve('clientNoReply', () => {});
+		try {
+			await client.listener('connect').once(3000);
+			assert.deepEqual(await client.invoke('serverInvoke'), {
+				ok: 42,
+				fail: { message: 'client side failure', name: 'ClientError' },
+				noReply: { message: 'Event response for clientNoReply event timed out', name: 'TimeoutError' },
+			});
+		} finally {
+			client.disconnect();
+			client.closeAllProcedures();
+		}
+	});
+
+	test('#26: setAuthToken with confirmation is an RPC the client answers', opts, async () => {
+		const ws = await connectOpen(fx.server);
+		try {
+			await ws.sendJson({ event: 'setTokenConfirmed', cid: 5 });
+			const set = await ws.nextJson();
+			assert.equal(set.event, '#setAuthToken');
+			assert.equal(set.cid, 1);
+			assert.deepEqual(jwt.verify(set.data.token, KEY).channels, ['allowed']);
+			await ws.sendJson({ rid: 1 });
+			assert.deepEqual(await ws.nextJson(), { rid: 5, data: { error: null } });
+			await ws.sendJson({ event: 'setTokenConfirmed', cid: 6 });
+			assert.equal((await ws.nextJson()).cid, 2);
+			await ws.sendJson({ rid: 999, data: 'unknown rids are ignored' });
+			await ws.sendJson({ rid: 2, error: { message: 'nope', name: 'X' } });
+			assert.deepEqual(await ws.nextJson(), {
+				rid: 6, data: { error: { message: 'Failed to deliver auth token to client - nope', name: 'AuthError' } },
+			});
+		} finally {
+			await ws.close();
+		}
+	});
+
+	test('an invoke whose socket closes ends with BadConnectionError', opts, async () => {
+		const a = await connectOpen(fx.server);
+		await a.sendJson({ event: 'invokeAndForget', cid: 2 });
+		const got = await a.nextPackets(2);
+		assert.deepEqual(got, [{ event: 'neverAnswered', cid: 1 }, { rid: 2 }]);
+		await a.close();
+		const b = await connectOpen(fx.server);
+		try {
+			await b.sendJson({ event: 'lastAbort', cid: 3 });
+			assert.deepEqual(await b.nextJson(), {
+				rid: 3,
+				data: { gone: true, error: { message: 'Event neverAnswered was aborted due to a bad connection', name: 'BadConnectionError' } },
+			});
+		} finally {
+			await b.close();
+		}
+	});
+});

@@ -4,6 +4,7 @@
  * including answers that arrive after the invoking socket has gone.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "worker/agplugin.h"
@@ -150,6 +151,123 @@ shout(struct agplugin_socket *s, const char *data, size_t len, void *arg)
 	agplugin_publish(host, "receiver-log", buf);
 }
 
+/* Vector 43: the server invokes the client's clientProc, clientFail and
+ * clientNoReply in turn, then answers with what came back. */
+struct invoke_run {
+	struct agplugin_request *r;
+	char ok[256];
+	char fail[256];
+};
+
+static void
+summarise(const char *error, const char *data, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s", error != NULL ? error : data ? data : "null");
+}
+
+static void
+got_no_reply(
+    struct agplugin_socket *s, const char *error, const char *data, void *arg)
+{
+	struct invoke_run *run = arg;
+	char out[1024], last[256];
+
+	summarise(error, data, last, sizeof(last));
+	snprintf(out, sizeof(out), "{\"ok\":%s,\"fail\":%s,\"noReply\":%s}",
+	    run->ok, run->fail, last);
+	agplugin_request_end(run->r, out);
+	free(run);
+}
+
+static void
+got_fail(
+    struct agplugin_socket *s, const char *error, const char *data, void *arg)
+{
+	struct invoke_run *run = arg;
+
+	summarise(error, data, run->fail, sizeof(run->fail));
+	if (s == NULL
+	    || agplugin_invoke(
+	           s, "clientNoReply", NULL, 300, got_no_reply, run)
+	        != 0) {
+		agplugin_request_error(run->r, "TestError", "socket gone");
+		free(run);
+	}
+}
+
+static void
+got_ok(
+    struct agplugin_socket *s, const char *error, const char *data, void *arg)
+{
+	struct invoke_run *run = arg;
+
+	summarise(error, data, run->ok, sizeof(run->ok));
+	if (s == NULL
+	    || agplugin_invoke(
+	           s, "clientFail", "{\"please\":\"fail\"}", 0, got_fail, run)
+	        != 0) {
+		agplugin_request_error(run->r, "TestError", "socket gone");
+		free(run);
+	}
+}
+
+static void
+server_invoke(struct agplugin_request *r, void *arg)
+{
+	struct invoke_run *run = calloc(1, sizeof(*run));
+
+	run->r = r;
+	agplugin_invoke(agplugin_request_socket(r), "clientProc",
+	    "{\"question\":\"six times seven\"}", 0, got_ok, run);
+}
+
+/* The last outcome of an invoke whose socket went away, for the test. */
+static char last_abort[256];
+
+static void
+got_abort(
+    struct agplugin_socket *s, const char *error, const char *data, void *arg)
+{
+	snprintf(last_abort, sizeof(last_abort), "{\"gone\":%s,\"error\":%s}",
+	    s == NULL ? "true" : "false", error != NULL ? error : "null");
+}
+
+static void
+invoke_and_forget(struct agplugin_request *r, void *arg)
+{
+	agplugin_invoke(agplugin_request_socket(r), "neverAnswered", NULL,
+	    5000, got_abort, NULL);
+	agplugin_request_end(r, NULL);
+}
+
+static void
+last_abort_of(struct agplugin_request *r, void *arg)
+{
+	agplugin_request_end(r, last_abort[0] ? last_abort : "null");
+}
+
+/* rejectOnFailedDelivery: the answer says whether the client confirmed. */
+static void
+token_confirmed(
+    struct agplugin_socket *s, const char *error, const char *data, void *arg)
+{
+	char out[512];
+
+	snprintf(out, sizeof(out), "{\"error\":%s}", error ? error : "null");
+	agplugin_request_end(arg, out);
+}
+
+static void
+set_token_confirmed(struct agplugin_request *r, void *arg)
+{
+	if (agplugin_set_auth_token_confirmed(agplugin_request_socket(r),
+	        "{\"username\":\"alice\",\"channels\":[\"allowed\"]}", 0,
+	        token_confirmed, r)
+	    != 0) {
+		agplugin_request_error(r, "TestError", "cannot set the token");
+	}
+}
+
 int
 agplugin_init(struct agplugin_host *h)
 {
@@ -167,5 +285,9 @@ agplugin_init(struct agplugin_host *h)
 	agplugin_procedure(h, "logout", logout, NULL);
 	agplugin_procedure(h, "sign", sign, NULL);
 	agplugin_receiver(h, "shout", shout, NULL);
+	agplugin_procedure(h, "serverInvoke", server_invoke, NULL);
+	agplugin_procedure(h, "invokeAndForget", invoke_and_forget, NULL);
+	agplugin_procedure(h, "lastAbort", last_abort_of, NULL);
+	agplugin_procedure(h, "setTokenConfirmed", set_token_confirmed, NULL);
 	return 0;
 }
