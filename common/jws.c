@@ -95,35 +95,49 @@ void
 jws_b64url_encode(struct strbuf *sb, const void *bytes, size_t n)
 {
 	const uint8_t *p = bytes;
+	char *o;
 	size_t i;
 
+	sb_reserve(sb, (n + 2) / 3 * 4 + 1);
+	o = sb->data + sb->len;
 	for (i = 0; i + 2 < n; i += 3) {
 		uint32_t v = (uint32_t) p[i] << 16 | (uint32_t) p[i + 1] << 8
 		    | p[i + 2];
 
-		sb_addc(sb, b64_chars[v >> 18]);
-		sb_addc(sb, b64_chars[(v >> 12) & 63]);
-		sb_addc(sb, b64_chars[(v >> 6) & 63]);
-		sb_addc(sb, b64_chars[v & 63]);
+		*o++ = b64_chars[v >> 18];
+		*o++ = b64_chars[(v >> 12) & 63];
+		*o++ = b64_chars[(v >> 6) & 63];
+		*o++ = b64_chars[v & 63];
 	}
 	if (i < n) {
 		uint32_t v = (uint32_t) p[i] << 16
 		    | (i + 1 < n ? (uint32_t) p[i + 1] << 8 : 0);
 
-		sb_addc(sb, b64_chars[v >> 18]);
-		sb_addc(sb, b64_chars[(v >> 12) & 63]);
+		*o++ = b64_chars[v >> 18];
+		*o++ = b64_chars[(v >> 12) & 63];
 		if (i + 1 < n) {
-			sb_addc(sb, b64_chars[(v >> 6) & 63]);
+			*o++ = b64_chars[(v >> 6) & 63];
 		}
 	}
+	sb->len = (size_t) (o - sb->data);
+	sb->data[sb->len] = '\0';
 }
 
+/* The value of a base64url character, or -1 (no table search: this runs
+ * for every character of every token). */
 static int
 b64url_value(unsigned char c)
 {
-	const char *at = c != '\0' ? strchr(b64_chars, c) : NULL;
-
-	return at != NULL ? (int) (at - b64_chars) : -1;
+	if (c >= 'A' && c <= 'Z') {
+		return c - 'A';
+	}
+	if (c >= 'a' && c <= 'z') {
+		return c - 'a' + 26;
+	}
+	if (c >= '0' && c <= '9') {
+		return c - '0' + 52;
+	}
+	return c == '-' ? 62 : c == '_' ? 63 : -1;
 }
 
 int
@@ -146,16 +160,21 @@ jws_b64url_decode(struct strbuf *sb, const char *s, size_t n)
 	uint32_t acc = 0;
 	int bits = 0;
 
-	sb_reserve(sb, n / 4 * 3 + 3);
+	char *o;
+
+	sb_reserve(sb, n / 4 * 3 + 4);
+	o = sb->data + sb->len;
 	for (size_t i = 0; i < n; i++) {
 		acc = (acc << 6)
 		    | (uint32_t) b64url_value((unsigned char) s[i]);
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
-			sb_addc(sb, (char) ((acc >> bits) & 0xff));
+			*o++ = (char) ((acc >> bits) & 0xff);
 		}
 	}
+	sb->len = (size_t) (o - sb->data);
+	sb->data[sb->len] = '\0';
 }
 
 static const EVP_MD *
