@@ -21,6 +21,8 @@ void sb_reset(struct strbuf *sb);
 void sb_reserve(struct strbuf *sb, size_t n);
 void sb_add(struct strbuf *sb, const void *p, size_t n);
 void sb_adds(struct strbuf *sb, const char *s);
+/* sb_adds for a string literal, without the strlen. */
+#define SB_ADDL(sb, lit) sb_add((sb), (lit), sizeof(lit) - 1)
 void sb_addc(struct strbuf *sb, char c);
 void sb_addf(struct strbuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -26,6 +26,8 @@
  * slot, the allocator's bookkeeping), so that a flood of tiny frames
  * (pongs) meets socket_output_limit as surely as a few large ones. */
 #define CONN_FRAME_OVERHEAD 64
+/* An output ring this small is kept while the socket lives. */
+#define CONN_QUEUE_KEEP 4
 
 static void conn_on_event(evutil_socket_t fd, short what, void *arg);
 
@@ -235,13 +237,17 @@ consume_output(struct conn *c, size_t n)
 	}
 }
 
-/* The queue is empty: release it, and finish a close that waited on it. */
+/* The queue is empty: release it unless it is small (a busy socket would
+ * allocate it again at once), and finish a close that waited on it. */
 static void
 output_drained(struct conn *c)
 {
-	mem_free(c->q);
-	c->q = NULL;
-	c->q_cap = c->q_head = 0;
+	if (c->q_cap > CONN_QUEUE_KEEP) {
+		mem_free(c->q);
+		c->q = NULL;
+		c->q_cap = 0;
+	}
+	c->q_head = 0;
 	set_write_interest(c, 0);
 	if (c->state == CONN_CLOSING && c->peer_closed) {
 		server_mark_dead(c->srv, c);
@@ -386,7 +392,7 @@ on_ws_message(struct conn *c, const struct ws_msg *m)
 	case WS_OP_BINARY:
 		if (c->state == CONN_WS) {
 			c->srv->stats.messages_in++;
-			sess_on_message(c, m, server_now());
+			sess_on_message(c, m, c->srv->now);
 		}
 		break;
 	case WS_OP_PING:
@@ -622,6 +628,8 @@ conn_on_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 
+	/* One clock read per event, not per message. */
+	c->srv->now = server_now();
 	if ((what & EV_WRITE) && conn_flush(c) < 0) {
 		return;
 	}

@@ -4,8 +4,8 @@
  * top of it lives in session.c; both share this struct.
  *
  * Memory while idle is kept small: input bytes live in the server's shared
- * scratch buffer unless a frame is incomplete, and the output queue exists
- * only while something is waiting to be written.
+ * scratch buffer unless a frame is incomplete, and the output queue is a
+ * small ring (kept once allocated) that grows only while a backlog waits.
  */
 #ifndef AG_CONN_H
 #define AG_CONN_H

@@ -3,25 +3,24 @@
 #include <stdint.h>
 #include <string.h>
 
-#define JSMN_STATIC
-#define JSMN_STRICT
-/* Parent links make closing a container O(1); without them jsmn walks back
- * over every token, quadratic in the nesting depth a client chooses. */
-#define JSMN_PARENT_LINKS
-#include <jsmn.h>
-
 #include "common/mem.h"
 #include "common/tjson.h"
 
-struct scp_tok {
-	jsmntok_t t;
+/* The JSON token types; a key is a string of size 1 (it owns its value),
+ * an object's size counts its keys, an array's its elements. */
+enum {
+	TOK_OBJECT = 1,
+	TOK_ARRAY,
+	TOK_STRING,
+	TOK_PRIMITIVE,
 };
 
-/* An open container while validating the token stream. */
-struct scp_frame {
-	int remaining;
-	int is_obj;
-	int expect_key;
+struct scp_tok {
+	int type;
+	int start; /* strings: after the opening quote */
+	int end;   /* strings: at the closing quote; others: past the end */
+	int size;
+	int esc; /* strings: has escapes */
 };
 
 void
@@ -42,14 +41,13 @@ void
 scp_decoder_fini(struct scp_decoder *d)
 {
 	mem_free(d->toks);
-	mem_free(d->stack);
 	memset(d, 0, sizeof(*d));
 }
 
-static const jsmntok_t *
+static const struct scp_tok *
 tok(const struct scp_decoder *d, int t)
 {
-	return &d->toks[t].t;
+	return &d->toks[t];
 }
 
 /* Index of the token after t's whole subtree. Keys have size 1, so one
@@ -67,168 +65,291 @@ skip(const struct scp_decoder *d, int t)
 	return end;
 }
 
-/* jsmn is lax about primitives and control characters; JSON.parse is not. */
-static int
-valid_leaf(const char *js, const jsmntok_t *t)
-{
-	const char *p = js + t->start;
-	size_t n = (size_t) (t->end - t->start);
-
-	if (t->type == JSMN_STRING) {
-		for (size_t i = 0; i < n; i++) {
-			if ((unsigned char) p[i] < 0x20) {
-				return 0;
-			}
-		}
-		return t->size <= 1;
-	}
-	return t->size == 0 && tjson_primitive_valid(p, n);
-}
-
-/* Checks the shape jsmn produced: keys are strings followed by exactly one
- * value, and there is exactly one top-level container. */
-static int
-valid_structure(struct scp_decoder *d, struct scp_frame *stack)
-{
-	int sp = 0;
-
-	for (int i = 0; i < d->ntoks; i++) {
-		const jsmntok_t *t = tok(d, i);
-
-		if (sp == 0 && i > 0) {
-			return 0;
-		}
-		if (sp > 0 && stack[sp - 1].expect_key) {
-			if (t->type != JSMN_STRING || t->size != 1
-			    || !valid_leaf(d->js, t)) {
-				return 0;
-			}
-			stack[sp - 1].expect_key = 0;
-			continue;
-		}
-		if (sp > 0) {
-			stack[sp - 1].remaining--;
-			stack[sp - 1].expect_key = stack[sp - 1].is_obj;
-		}
-		if (t->type == JSMN_OBJECT || t->type == JSMN_ARRAY) {
-			if (t->size > 0) {
-				stack[sp].remaining = t->size;
-				stack[sp].is_obj = t->type == JSMN_OBJECT;
-				stack[sp].expect_key = stack[sp].is_obj;
-				sp++;
-			}
-		} else if (i == 0 || t->size != 0 || !valid_leaf(d->js, t)) {
-			return 0;
-		}
-		while (sp > 0 && stack[sp - 1].remaining == 0) {
-			sp--;
-		}
-	}
-	return sp == 0;
-}
-
-/* Returns 1 if the text nests no deeper than SCP_MAX_DEPTH. jsmn closes a
- * container by walking up from the last token, which costs the depth at
- * each close: bounding the depth keeps a hostile message linear. */
-static int
-depth_ok(const char *p, size_t n)
-{
-	int depth = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		switch (p[i]) {
-		case '"':
-			for (i++; i < n && p[i] != '"'; i++) {
-				i += p[i] == '\\';
-			}
-			break;
-		case '[':
-		case '{':
-			if (++depth > SCP_MAX_DEPTH) {
-				return 0;
-			}
-			break;
-		case ']':
-		case '}':
-			depth--;
-			break;
-		default:
-			break;
-		}
-	}
-	return 1;
-}
+/*
+ * The tokenizer: one pass that validates exactly what JSON.parse accepts
+ * (no control characters in strings, only JSON's escapes, JSON's number
+ * grammar, the three literals) and records the tokens the accessors read.
+ * Recursive descent, bounded by SCP_MAX_DEPTH; SCP_MAX_TOKENS bounds the
+ * table. Every function returns -1 on invalid input.
+ */
+struct tz {
+	struct scp_decoder *d;
+	const unsigned char *p;
+	size_t n;
+	size_t i;
+	int depth;
+};
 
 static int
-tokenize(struct scp_decoder *d)
+tz_new(struct tz *z, int type, size_t start, size_t end)
 {
-	jsmn_parser p;
-	int r;
+	struct scp_decoder *d = z->d;
+	struct scp_tok *t;
 
-	for (;;) {
-		jsmn_init(&p);
-		r = jsmn_parse(
-		    &p, d->js, d->len, (jsmntok_t *) d->toks, d->cap);
-		if (r != JSMN_ERROR_NOMEM || d->cap >= SCP_MAX_TOKENS) {
-			return r;
+	if ((unsigned) d->ntoks == d->cap) {
+		if (d->cap >= SCP_MAX_TOKENS) {
+			return -1;
 		}
-		d->cap = d->cap ? d->cap * 2 : 64;
+		d->cap *= 2;
 		d->toks = mem_realloc(d->toks, d->cap * sizeof(*d->toks));
 	}
+	t = &d->toks[d->ntoks];
+	t->type = type;
+	t->start = (int) start;
+	t->end = (int) end;
+	t->size = 0;
+	t->esc = 0;
+	return d->ntoks++;
+}
+
+static void
+tz_blanks(struct tz *z)
+{
+	while (z->i < z->n
+	    && (z->p[z->i] == ' ' || z->p[z->i] == '\n' || z->p[z->i] == '\r'
+	        || z->p[z->i] == '\t')) {
+		z->i++;
+	}
 }
 
 static int
-only_blanks(const char *p, size_t n)
+is_hex(unsigned char c)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n'
-		    && p[i] != '\r') {
-			return 0;
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+	    || (c >= 'A' && c <= 'F');
+}
+
+/* The escape at p[i] (the '\\'); returns its length or -1. */
+static int
+tz_escape(const struct tz *z, size_t i)
+{
+	if (i + 1 >= z->n) {
+		return -1;
+	}
+	switch (z->p[i + 1]) {
+	case '"':
+	case '\\':
+	case '/':
+	case 'b':
+	case 'f':
+	case 'n':
+	case 'r':
+	case 't':
+		return 2;
+	case 'u':
+		if (i + 5 < z->n && is_hex(z->p[i + 2]) && is_hex(z->p[i + 3])
+		    && is_hex(z->p[i + 4]) && is_hex(z->p[i + 5])) {
+			return 6;
+		}
+		return -1;
+	default:
+		return -1;
+	}
+}
+
+static int
+tz_string(struct tz *z)
+{
+	size_t i = z->i + 1;
+	int t, esc = 0;
+
+	for (;;) {
+		while (i < z->n && z->p[i] >= 0x20 && z->p[i] != '"'
+		    && z->p[i] != '\\') {
+			i++;
+		}
+		if (i >= z->n || z->p[i] < 0x20) {
+			return -1;
+		}
+		if (z->p[i] == '"') {
+			break;
+		}
+		t = tz_escape(z, i);
+		if (t < 0) {
+			return -1;
+		}
+		i += (size_t) t;
+		esc = 1;
+	}
+	t = tz_new(z, TOK_STRING, z->i + 1, i);
+	if (t >= 0) {
+		z->d->toks[t].esc = esc;
+	}
+	z->i = i + 1;
+	return t;
+}
+
+static size_t
+digits(const struct tz *z, size_t i)
+{
+	while (i < z->n && z->p[i] >= '0' && z->p[i] <= '9') {
+		i++;
+	}
+	return i;
+}
+
+/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int
+tz_number(struct tz *z)
+{
+	size_t i = z->i + (z->p[z->i] == '-');
+	size_t at;
+
+	if (i >= z->n || z->p[i] < '0' || z->p[i] > '9') {
+		return -1;
+	}
+	i = z->p[i] == '0' ? i + 1 : digits(z, i);
+	if (i < z->n && z->p[i] == '.') {
+		at = ++i;
+		if ((i = digits(z, i)) == at) {
+			return -1;
 		}
 	}
-	return 1;
+	if (i < z->n && (z->p[i] == 'e' || z->p[i] == 'E')) {
+		i += i + 1 < z->n
+		    && (z->p[i + 1] == '+' || z->p[i + 1] == '-');
+		at = ++i;
+		if ((i = digits(z, i)) == at) {
+			return -1;
+		}
+	}
+	at = z->i;
+	z->i = i;
+	return tz_new(z, TOK_PRIMITIVE, at, i);
+}
+
+static int
+tz_literal(struct tz *z, const char *word, size_t n)
+{
+	size_t at = z->i;
+
+	if (z->n - z->i < n || memcmp(z->p + z->i, word, n) != 0) {
+		return -1;
+	}
+	z->i += n;
+	return tz_new(z, TOK_PRIMITIVE, at, z->i);
+}
+
+static int tz_value(struct tz *z);
+
+/* After an element: a comma (returns 1), the closing byte (0), else -1. */
+static int
+tz_next(struct tz *z, unsigned char close)
+{
+	tz_blanks(z);
+	if (z->i < z->n && z->p[z->i] == ',') {
+		z->i++;
+		return 1;
+	}
+	if (z->i < z->n && z->p[z->i] == close) {
+		z->i++;
+		return 0;
+	}
+	return -1;
+}
+
+static int
+tz_member(struct tz *z)
+{
+	int k;
+
+	tz_blanks(z);
+	if (z->i >= z->n || z->p[z->i] != '"' || (k = tz_string(z)) < 0) {
+		return -1;
+	}
+	z->d->toks[k].size = 1;
+	tz_blanks(z);
+	if (z->i >= z->n || z->p[z->i] != ':') {
+		return -1;
+	}
+	z->i++;
+	return tz_value(z) < 0 ? -1 : 0;
+}
+
+/* An object or an array, at its opening byte. */
+static int
+tz_container(struct tz *z)
+{
+	int obj = z->p[z->i] == '{';
+	unsigned char close = obj ? '}' : ']';
+	int t = tz_new(z, obj ? TOK_OBJECT : TOK_ARRAY, z->i, 0);
+	int more = 1;
+
+	if (t < 0 || ++z->depth > SCP_MAX_DEPTH) {
+		return -1;
+	}
+	z->i++;
+	tz_blanks(z);
+	if (z->i < z->n && z->p[z->i] == close) {
+		z->i++;
+		more = 0;
+	}
+	while (more) {
+		if ((obj ? tz_member(z) : tz_value(z)) < 0) {
+			return -1;
+		}
+		z->d->toks[t].size++;
+		if ((more = tz_next(z, close)) < 0) {
+			return -1;
+		}
+	}
+	z->d->toks[t].end = (int) z->i;
+	z->depth--;
+	return t;
+}
+
+static int
+tz_value(struct tz *z)
+{
+	tz_blanks(z);
+	if (z->i >= z->n) {
+		return -1;
+	}
+	switch (z->p[z->i]) {
+	case '{':
+	case '[':
+		return tz_container(z);
+	case '"':
+		return tz_string(z);
+	case 't':
+		return tz_literal(z, "true", 4);
+	case 'f':
+		return tz_literal(z, "false", 5);
+	case 'n':
+		return tz_literal(z, "null", 4);
+	default:
+		return tz_number(z);
+	}
 }
 
 enum scp_result
 scp_decode(struct scp_decoder *d, const char *text, size_t len)
 {
-	size_t i = 0;
+	struct tz z = { d, (const unsigned char *) text, len, 0, 0 };
 
 	d->js = text;
 	d->len = len;
 	d->ntoks = 0;
 	d->nelems = 0;
 	d->visited = 0;
-	while (i < len && only_blanks(text + i, 1)) {
-		i++;
-	}
-	if (i == len || (text[i] != '{' && text[i] != '[')) {
-		return SCP_RAW;
-	}
-	if (!depth_ok(text + i, len - i)) {
+	tz_blanks(&z);
+	if (z.i == len || (text[z.i] != '{' && text[z.i] != '[')) {
 		return SCP_RAW;
 	}
 	if (d->cap == 0) {
 		d->cap = 64;
 		d->toks = mem_alloc(d->cap * sizeof(*d->toks));
 	}
-	d->ntoks = tokenize(d);
-	if (d->ntoks < 1) {
+	if (tz_container(&z) < 0) {
+		d->ntoks = 0;
 		return SCP_RAW;
 	}
-	if (!only_blanks(
-	        text + tok(d, 0)->end, len - (size_t) tok(d, 0)->end)) {
+	tz_blanks(&z);
+	if (z.i != len) {
+		d->ntoks = 0;
 		return SCP_RAW;
 	}
-	if (d->stack_cap < (unsigned) d->ntoks) {
-		d->stack_cap = d->cap;
-		mem_free(d->stack);
-		d->stack = mem_alloc(d->stack_cap * sizeof(struct scp_frame));
-	}
-	if (!valid_structure(d, d->stack)) {
-		return SCP_RAW;
-	}
-	d->is_array = tok(d, 0)->type == JSMN_ARRAY;
+	d->is_array = tok(d, 0)->type == TOK_ARRAY;
 	d->nelems = d->is_array ? tok(d, 0)->size : 1;
 	d->cursor = d->is_array ? 1 : 0;
 	return SCP_PACKETS;
@@ -237,40 +358,75 @@ scp_decode(struct scp_decoder *d, const char *text, size_t len)
 static int
 is_number(const struct scp_decoder *d, int t)
 {
-	const jsmntok_t *k = tok(d, t);
+	const struct scp_tok *k = tok(d, t);
 	char c = d->js[k->start];
 
-	return k->type == JSMN_PRIMITIVE
+	return k->type == TOK_PRIMITIVE
 	    && (c == '-' || (c >= '0' && c <= '9'));
 }
 
+/* The packet fields classify() looks for, by the key's raw text. */
+static int *
+packet_field(struct scp_packet *pkt, const struct scp_decoder *d, int k)
+{
+	struct scp_span key = scp_str_raw(d, k);
+
+	if (tok(d, k)->esc) {
+		/* Escaped keys are rare: compare them unescaped. */
+		return scp_str_eq(d, k, "event") ? &pkt->event
+		    : scp_str_eq(d, k, "data")   ? &pkt->data
+		    : scp_str_eq(d, k, "cid")    ? &pkt->cid
+		    : scp_str_eq(d, k, "rid")    ? &pkt->rid
+		    : scp_str_eq(d, k, "error")  ? &pkt->error
+		                                 : NULL;
+	}
+	switch (key.n) {
+	case 3:
+		return memcmp(key.p, "cid", 3) == 0 ? &pkt->cid
+		    : memcmp(key.p, "rid", 3) == 0  ? &pkt->rid
+		                                    : NULL;
+	case 4:
+		return memcmp(key.p, "data", 4) == 0 ? &pkt->data : NULL;
+	case 5:
+		return memcmp(key.p, "event", 5) == 0 ? &pkt->event
+		    : memcmp(key.p, "error", 5) == 0  ? &pkt->error
+		                                      : NULL;
+	default:
+		return NULL;
+	}
+}
+
+/* Reads a packet's fields in one walk over its keys; as in JSON.parse,
+ * the last of duplicate keys counts. */
 static void
 classify(const struct scp_decoder *d, int obj, struct scp_packet *pkt)
 {
-	int v;
+	int k = obj + 1;
 
 	pkt->event = pkt->cid = pkt->rid = pkt->data = pkt->error = SCP_NONE;
 	pkt->kind = SCP_OTHER;
-	if (tok(d, obj)->type != JSMN_OBJECT) {
+	if (tok(d, obj)->type != TOK_OBJECT) {
 		return;
 	}
-	v = scp_field(d, obj, "event");
-	if (v != SCP_NONE && scp_is_string(d, v)) {
-		pkt->event = v;
+	for (int i = 0; i < tok(d, obj)->size; i++, k = skip(d, k + 1)) {
+		int *f = packet_field(pkt, d, k);
+
+		if (f != NULL) {
+			*f = k + 1;
+		}
 	}
-	v = scp_field(d, obj, "cid");
-	if (v != SCP_NONE && is_number(d, v)) {
-		pkt->cid = v;
+	if (pkt->event != SCP_NONE && !scp_is_string(d, pkt->event)) {
+		pkt->event = SCP_NONE;
 	}
-	v = scp_field(d, obj, "rid");
-	if (v != SCP_NONE && is_number(d, v)) {
-		pkt->rid = v;
+	if (pkt->cid != SCP_NONE && !is_number(d, pkt->cid)) {
+		pkt->cid = SCP_NONE;
 	}
-	v = scp_field(d, obj, "data");
-	if (v != SCP_NONE && !scp_is_null(d, v)) {
-		pkt->data = v;
+	if (pkt->rid != SCP_NONE && !is_number(d, pkt->rid)) {
+		pkt->rid = SCP_NONE;
 	}
-	pkt->error = scp_field(d, obj, "error");
+	if (pkt->data != SCP_NONE && scp_is_null(d, pkt->data)) {
+		pkt->data = SCP_NONE;
+	}
 	if (pkt->event != SCP_NONE) {
 		pkt->kind = SCP_EVENT;
 	} else if (pkt->rid != SCP_NONE) {
@@ -296,12 +452,12 @@ scp_next(struct scp_decoder *d, struct scp_packet *pkt)
 struct scp_span
 scp_raw(const struct scp_decoder *d, int t)
 {
-	const jsmntok_t *k = tok(d, t);
+	const struct scp_tok *k = tok(d, t);
 	struct scp_span s;
 
 	s.p = d->js + k->start;
 	s.n = (size_t) (k->end - k->start);
-	if (k->type == JSMN_STRING) {
+	if (k->type == TOK_STRING) {
 		s.p--;
 		s.n += 2;
 	}
@@ -311,7 +467,7 @@ scp_raw(const struct scp_decoder *d, int t)
 struct scp_span
 scp_str_raw(const struct scp_decoder *d, int t)
 {
-	const jsmntok_t *k = tok(d, t);
+	const struct scp_tok *k = tok(d, t);
 	struct scp_span s = { d->js + k->start, (size_t) (k->end - k->start) };
 
 	return s;
@@ -320,21 +476,21 @@ scp_str_raw(const struct scp_decoder *d, int t)
 int
 scp_is_string(const struct scp_decoder *d, int t)
 {
-	return tok(d, t)->type == JSMN_STRING;
+	return tok(d, t)->type == TOK_STRING;
 }
 
 int
 scp_is_object(const struct scp_decoder *d, int t)
 {
-	return tok(d, t)->type == JSMN_OBJECT;
+	return tok(d, t)->type == TOK_OBJECT;
 }
 
 int
 scp_is_null(const struct scp_decoder *d, int t)
 {
-	const jsmntok_t *k = tok(d, t);
+	const struct scp_tok *k = tok(d, t);
 
-	return k->type == JSMN_PRIMITIVE && d->js[k->start] == 'n';
+	return k->type == TOK_PRIMITIVE && d->js[k->start] == 'n';
 }
 
 int
@@ -343,18 +499,18 @@ scp_array_has(const struct scp_decoder *d, int arr, const char *s, size_t n)
 	char buf[1024];
 	int k = arr + 1;
 
-	if (tok(d, arr)->type != JSMN_ARRAY) {
+	if (tok(d, arr)->type != TOK_ARRAY) {
 		return 0;
 	}
 	for (int i = 0; i < tok(d, arr)->size; i++, k = skip(d, k)) {
 		struct scp_span raw;
 		long got;
 
-		if (tok(d, k)->type != JSMN_STRING) {
+		if (tok(d, k)->type != TOK_STRING) {
 			continue;
 		}
 		raw = scp_str_raw(d, k);
-		if (memchr(raw.p, '\\', raw.n) == NULL) {
+		if (!tok(d, k)->esc) {
 			if (raw.n == n && memcmp(raw.p, s, n) == 0) {
 				return 1;
 			}
@@ -371,20 +527,21 @@ scp_array_has(const struct scp_decoder *d, int arr, const char *s, size_t n)
 int
 scp_field(const struct scp_decoder *d, int obj, const char *key)
 {
-	int k = obj + 1;
+	int k = obj + 1, found = SCP_NONE;
 	int n;
 
-	if (tok(d, obj)->type != JSMN_OBJECT) {
+	if (tok(d, obj)->type != TOK_OBJECT) {
 		return SCP_NONE;
 	}
 	n = tok(d, obj)->size;
+	/* As JSON.parse: the last of duplicate keys counts. */
 	for (int i = 0; i < n; i++) {
 		if (scp_str_eq(d, k, key)) {
-			return k + 1;
+			found = k + 1;
 		}
 		k = skip(d, k + 1);
 	}
-	return SCP_NONE;
+	return found;
 }
 
 static int
@@ -431,8 +588,8 @@ put_utf8(char *out, unsigned cp)
 	return 4;
 }
 
-/* Decodes the \u escape at p[0..] (p points at 'u'); jsmn has checked the
- * four hex digits. Sets *adv to the characters consumed after the '\'. */
+/* Decodes the \u escape at p[0..] (p points at 'u'); the tokenizer has checked
+ * the four hex digits. Sets *adv to the characters consumed after the '\'. */
 static unsigned
 unicode_escape(const char *p, const char *end, size_t *adv)
 {
@@ -516,11 +673,11 @@ scp_str_eq(const struct scp_decoder *d, int t, const char *s)
 	char buf[256];
 	long got;
 
-	if (tok(d, t)->type != JSMN_STRING) {
+	if (tok(d, t)->type != TOK_STRING) {
 		return 0;
 	}
 	raw = scp_str_raw(d, t);
-	if (memchr(raw.p, '\\', raw.n) == NULL) {
+	if (!tok(d, t)->esc) {
 		return raw.n == n && memcmp(raw.p, s, n) == 0;
 	}
 	got = scp_str_get(d, t, buf, sizeof(buf));
@@ -530,10 +687,10 @@ scp_str_eq(const struct scp_decoder *d, int t, const char *s)
 void
 scp_put_response(struct strbuf *sb, struct scp_span rid, struct scp_span data)
 {
-	sb_adds(sb, "{\"rid\":");
+	SB_ADDL(sb, "{\"rid\":");
 	sb_add(sb, rid.p, rid.n);
 	if (data.p != NULL) {
-		sb_adds(sb, ",\"data\":");
+		SB_ADDL(sb, ",\"data\":");
 		sb_add(sb, data.p, data.n);
 	}
 	sb_addc(sb, '}');
@@ -543,22 +700,22 @@ void
 scp_put_error(struct strbuf *sb, struct scp_span rid, const char *name,
     const char *message, size_t message_len)
 {
-	sb_adds(sb, "{\"rid\":");
+	SB_ADDL(sb, "{\"rid\":");
 	sb_add(sb, rid.p, rid.n);
-	sb_adds(sb, ",\"error\":{\"message\":");
+	SB_ADDL(sb, ",\"error\":{\"message\":");
 	sb_add_json_str(sb, message, message_len);
-	sb_adds(sb, ",\"name\":");
+	SB_ADDL(sb, ",\"name\":");
 	sb_add_json_str(sb, name, strlen(name));
-	sb_adds(sb, "}}");
+	SB_ADDL(sb, "}}");
 }
 
 void
 scp_put_error_raw(
     struct strbuf *sb, struct scp_span rid, const char *error, size_t n)
 {
-	sb_adds(sb, "{\"rid\":");
+	SB_ADDL(sb, "{\"rid\":");
 	sb_add(sb, rid.p, rid.n);
-	sb_adds(sb, ",\"error\":");
+	SB_ADDL(sb, ",\"error\":");
 	sb_add(sb, error, n);
 	sb_addc(sb, '}');
 }
@@ -567,22 +724,22 @@ void
 scp_put_publish(
     struct strbuf *sb, const char *chan, size_t chan_len, struct scp_span data)
 {
-	sb_adds(sb, "{\"event\":\"#publish\",\"data\":{\"channel\":");
+	SB_ADDL(sb, "{\"event\":\"#publish\",\"data\":{\"channel\":");
 	sb_add_json_str(sb, chan, chan_len);
 	if (data.p != NULL) {
-		sb_adds(sb, ",\"data\":");
+		SB_ADDL(sb, ",\"data\":");
 		sb_add(sb, data.p, data.n);
 	}
-	sb_adds(sb, "}}");
+	SB_ADDL(sb, "}}");
 }
 
 void
 scp_put_event(struct strbuf *sb, const char *event, struct scp_span data)
 {
-	sb_adds(sb, "{\"event\":");
+	SB_ADDL(sb, "{\"event\":");
 	sb_add_json_str(sb, event, strlen(event));
 	if (data.p != NULL) {
-		sb_adds(sb, ",\"data\":");
+		SB_ADDL(sb, ",\"data\":");
 		sb_add(sb, data.p, data.n);
 	}
 	sb_addc(sb, '}');

@@ -27,14 +27,11 @@ enum scp_result {
 	SCP_PACKETS = 1 /* one object, or an array of elements */
 };
 
-struct scp_tok;   /* opaque token */
-struct scp_frame; /* opaque validation state */
+struct scp_tok; /* opaque token */
 
 struct scp_decoder {
 	struct scp_tok *toks; /* owned, grown on demand */
 	unsigned cap;
-	struct scp_frame *stack; /* owned: validation stack */
-	unsigned stack_cap;
 	int ntoks;
 	const char *js; /* borrowed text being decoded */
 	size_t len;
@@ -100,7 +97,8 @@ int scp_str_eq(const struct scp_decoder *d, int t, const char *s);
  * n bytes at s; 0 otherwise, also when arr is not an array. */
 int scp_array_has(
     const struct scp_decoder *d, int arr, const char *s, size_t n);
-/* Finds key in object token obj; returns the value token or SCP_NONE. */
+/* Finds key in object token obj; returns the value token or SCP_NONE.
+ * With duplicate keys the last counts, as in JSON.parse. */
 int scp_field(const struct scp_decoder *d, int obj, const char *key);
 /*
  * Unescapes string token t into out (cap bytes) as UTF-8; returns the

@@ -192,6 +192,7 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
 
+	s->now = server_now();
 	do {
 		resume_all(s);
 	} while (mw_run_ready(&s->plugins) || s->resume != NULL);

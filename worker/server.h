@@ -70,6 +70,7 @@ struct server {
 	size_t name_cap;
 	struct rbuf *ping_frame; /* the ping of the configured protocol */
 	uint32_t id_counter;
+	uint64_t now; /* server_now() at the start of the current callback */
 	struct server_stats stats;
 };
 

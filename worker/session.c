@@ -1088,13 +1088,14 @@ run_packets(struct conn *c, const char *msg, size_t len, int skip,
     struct sess_rest *own)
 {
 	struct scp_packet p;
+	uint64_t now = c->srv->now;
 	int i = 0;
 
 	while (c->state == CONN_WS && scp_next(&c->srv->dec, &p)) {
 		if (i++ < skip) {
 			continue;
 		}
-		on_packet(c, &p, server_now());
+		on_packet(c, &p, now);
 		if (c->waiting && c->state == CONN_WS) {
 			if (own == NULL) {
 				own = mem_calloc(1, sizeof(*own));

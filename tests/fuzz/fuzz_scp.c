@@ -1,12 +1,15 @@
 /*
  * libFuzzer target for the SocketCluster packet codec: decode, walk every
  * packet, read every field the session reads, and unescape every string.
+ * Differential: an object or array is a packet exactly when
+ * common/tjson.c, the strict JSON.parse-like reader of tokens, accepts it.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/tjson.h"
 #include "worker/scp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -30,6 +33,27 @@ touch(struct scp_decoder *d, int t)
 	}
 }
 
+/* 1 when tjson accepts the text and it is an object or an array. */
+static int
+tjson_container(const char *text, size_t size)
+{
+	struct tjson j;
+	size_t i = 0;
+	int ok;
+
+	while (i < size
+	    && (text[i] == ' ' || text[i] == '\t' || text[i] == '\n'
+	        || text[i] == '\r')) {
+		i++;
+	}
+	if (i == size || (text[i] != '{' && text[i] != '[')) {
+		return 0;
+	}
+	ok = tjson_parse(&j, text, size) == 0;
+	tjson_fini(&j);
+	return ok;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -39,7 +63,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(text, data, size);
 	scp_decoder_init(&d);
-	if (scp_decode(&d, text, size) == SCP_PACKETS) {
+	if ((scp_decode(&d, text, size) == SCP_PACKETS)
+	    != tjson_container(text, size)) {
+		abort();
+	}
+	if (d.nelems > 0) {
 		while (scp_next(&d, &p)) {
 			touch(&d, p.event);
 			touch(&d, p.cid);
