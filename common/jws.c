@@ -11,6 +11,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -73,6 +74,9 @@ struct jws_key {
 	uint8_t *secret; /* owned, JWS_KEY_SECRET */
 	size_t len;
 	EVP_PKEY *pkey; /* owned, the other types */
+	/* JWS_KEY_SECRET: HMAC-SHA256/384/512 contexts keyed once; NULL when
+	 * OpenSSL refused (the one-shot HMAC() is used then). */
+	EVP_MAC_CTX *mac[3];
 	int has_private;
 	int bits;
 	char curve[32]; /* EC: OpenSSL's short name of the group */
@@ -201,7 +205,17 @@ hmac_b64(const struct jws_key *k, const struct alg_info *a, const char *msg,
 {
 	uint8_t mac[EVP_MAX_MD_SIZE];
 	unsigned len = 0;
+	EVP_MAC_CTX *ctx = k->mac[a->bits == 256 ? 0 : a->bits == 384 ? 1 : 2];
+	size_t got = 0;
 
+	/* A keyed context re-initialised without its key: OpenSSL 3's HMAC()
+	 * looks the algorithms up again on every call. */
+	if (ctx != NULL && EVP_MAC_init(ctx, NULL, 0, NULL) == 1
+	    && EVP_MAC_update(ctx, (const uint8_t *) msg, n) == 1
+	    && EVP_MAC_final(ctx, mac, &got, sizeof(mac)) == 1) {
+		jws_b64url_encode(sb, mac, got);
+		return;
+	}
 	need(HMAC(alg_md(a), k->secret, (int) k->len, (const uint8_t *) msg, n,
 	    mac, &len));
 	jws_b64url_encode(sb, mac, len);
@@ -379,6 +393,31 @@ jws_default_algs(enum jws_key_type t)
 	return key_infos[t].algs;
 }
 
+/* Keys an HMAC context per digest once, for hmac_b64. */
+static void
+key_macs(struct jws_key *k)
+{
+	static const char *const digests[3] = { "SHA256", "SHA384", "SHA512" };
+	EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+
+	for (int i = 0; i < 3 && hmac != NULL; i++) {
+		OSSL_PARAM params[] = {
+			OSSL_PARAM_construct_utf8_string(
+			    OSSL_MAC_PARAM_DIGEST, (char *) digests[i], 0),
+			OSSL_PARAM_construct_end(),
+		};
+
+		k->mac[i] = EVP_MAC_CTX_new(hmac);
+		if (k->mac[i] != NULL
+		    && EVP_MAC_init(k->mac[i], k->secret, k->len, params)
+		        != 1) {
+			EVP_MAC_CTX_free(k->mac[i]);
+			k->mac[i] = NULL;
+		}
+	}
+	EVP_MAC_free(hmac);
+}
+
 struct jws_key *
 jws_key_secret(const void *secret, size_t len)
 {
@@ -392,6 +431,7 @@ jws_key_secret(const void *secret, size_t len)
 	k->secret = mem_alloc(len);
 	memcpy(k->secret, secret, len);
 	k->len = len;
+	key_macs(k);
 	return k;
 }
 
@@ -521,6 +561,9 @@ jws_key_free(struct jws_key *k)
 		OPENSSL_cleanse(k->secret, k->len);
 	}
 	mem_free(k->secret);
+	for (int i = 0; i < 3; i++) {
+		EVP_MAC_CTX_free(k->mac[i]);
+	}
 	EVP_PKEY_free(k->pkey);
 	mem_free(k);
 }
