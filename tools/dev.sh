@@ -126,6 +126,7 @@ suite() {
 		AG_BROKER_BIN="$top/$dir/broker/ag-broker" \
 		AG_CLUSTER_BIN="$top/$dir/tools/agcluster" \
 		AG_AGCTL_BIN="$top/$dir/tools/agctl" \
+		AG_AGBENCH_BIN="$top/$dir/tools/agbench" \
 		tests/run-node-tests.sh
 	grep -E '^(not ok|# (tests|pass|fail|skipped))' "$log" || true
 	count "$log" '^# pass \([0-9]*\)$' '^# fail \([0-9]*\)$'

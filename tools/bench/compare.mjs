@@ -1,0 +1,403 @@
+#!/usr/bin/env node
+// Runs one agbench scenario against agcluster and against the reference
+// server (socketcluster-server 20) in the same run, on the same machine,
+// with every server process pinned to the same core(s) and agbench to
+// others, and prints the medians of several runs and the ratios.
+//
+//   node tools/bench/compare.mjs SCENARIO [options] [-- agbench options]
+//
+// SCENARIO: idle | fanout | channels | storm | cluster | latency |
+//           channels-latency | cluster-latency
+//   latency: for each target, a fan-out run with one message in flight
+//   (--window=1) finds its peak publish rate, then a run at half that rate
+//   measures the latency.
+//   channels-latency: the same with the many-channels echo.
+//   cluster-latency: the same through a broker, publishers on one worker
+//   and subscribers on another (agcluster only).
+//
+// Options (default):
+//   --runs=N            runs of each target; medians are printed (3)
+//   --targets=A,B       among worker (one ag-worker), agcluster (agcluster
+//                       --workers=W with one broker), cluster (ag-broker and
+//                       two ag-workers on two ports), reference (Node, key as
+//                       a KeyObject), reference-string (key as a string)
+//                       (worker,reference; storm adds reference-string;
+//                       cluster scenarios: cluster)
+//   --workers=W         workers of the agcluster target (1)
+//   --build=DIR         agcluster's build directory (build)
+//   --agbench=PATH      (DIR/tools/agbench)
+//   --server-cpus=LIST  taskset list for every server process (0)
+//   --client-cpus=LIST  taskset list for agbench (1)
+//   --base-port=P       first port to use; each server start takes new ones
+//                       (18400)
+//   --jwt-key=SECRET    the HS256 key given to both servers (bench-secret)
+//   --out=FILE          where every agbench JSON line is appended
+//                       (/tmp/agbench-SCENARIO-<time>.jsonl)
+//   --wait-idle=S       before each run, wait up to S seconds for the rest
+//                       of the machine to use under 10 % of a core (120);
+//                       others_cpu_pct in the report says how busy it was
+//                       during the measurement
+// Everything after `--` goes to agbench as it is, after the scenario's own
+// defaults (so it overrides them).
+
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+
+// Each scenario: agbench's arguments, the figures to print (higher or
+// lower is better), and the figure whose ratio is the headline.
+const SCENARIOS = {
+	idle: {
+		agbench: ['idle', '--connections=10000', '--warmup=3', '--duration=10'],
+		jwt: true,
+		figures: ['connections', 'setup_handshakes_per_s', 'rss_per_conn_b-', 'anon_per_conn_b-',
+			'server_rss_kb-', 'cpu_us_per_conn_s-', 'slab_per_conn_b-', 'errors-'],
+	},
+	fanout: {
+		agbench: ['fanout', '--connections=1000', '--warmup=2', '--duration=10'],
+		figures: ['deliveries_per_s', 'deliveries_per_cpu_s', 'publishes_per_s', 'server_cpu_pct',
+			'client_cpu_pct', 'lat_p50_us-', 'lat_p99_us-', 'lat_p999_us-', 'lat_max_us-', 'lost-',
+			'duplicated-', 'errors-'],
+	},
+	channels: {
+		agbench: ['channels', '--connections=1000', '--warmup=2', '--duration=10'],
+		figures: ['deliveries_per_s', 'deliveries_per_cpu_s', 'server_cpu_pct', 'client_cpu_pct',
+			'lat_p50_us-', 'lat_p99_us-', 'lat_p999_us-', 'lat_max_us-', 'lost-', 'duplicated-',
+			'errors-'],
+	},
+	storm: {
+		agbench: ['storm', '--connections=200', '--warmup=2', '--duration=10'],
+		jwt: true,
+		targets: 'worker,reference,reference-string',
+		figures: ['handshakes_per_s', 'handshakes_per_cpu_s', 'server_cpu_pct', 'client_cpu_pct',
+			'hs_p50_ms-', 'hs_p99_ms-', 'auth_failed-', 'errors-'],
+	},
+	cluster: {
+		agbench: ['cluster', '--connections=1000', '--warmup=2', '--duration=10'],
+		cluster: true,
+		figures: ['deliveries_per_s', 'deliveries_per_cpu_s', 'server_cpu_pct', 'client_cpu_pct',
+			'lat_p50_us-', 'lat_p99_us-', 'lat_p999_us-', 'lat_max_us-', 'lost-', 'duplicated-',
+			'errors-'],
+	},
+};
+const LATENCY_FIGURES = ['peak_publishes_per_s', 'publishes_per_s', 'deliveries_per_s',
+	'server_cpu_pct', 'lat_p50_us-', 'lat_p99_us-', 'lat_p999_us-', 'lat_max_us-', 'lost-', 'errors-'];
+SCENARIOS.latency = { ...SCENARIOS.fanout, halfPeak: true, figures: LATENCY_FIGURES };
+SCENARIOS['channels-latency'] = { ...SCENARIOS.channels, halfPeak: true, figures: LATENCY_FIGURES };
+SCENARIOS['cluster-latency'] = { ...SCENARIOS.cluster, halfPeak: true, figures: LATENCY_FIGURES };
+// Every scenario also shows how busy the rest of the machine was.
+for (const sc of Object.values(SCENARIOS)) {
+	sc.figures = [...sc.figures, 'others_cpu_pct-', 'steal_pct-'];
+}
+
+// Every server process started and not yet stopped: fail() ends them, so
+// that none is left holding a port (or our stderr).
+const running = new Set();
+
+function fail(msg) {
+	process.stderr.write(`compare: ${msg}\n`);
+	for (const p of running) {
+		p.kill('SIGKILL');
+	}
+	process.exit(2);
+}
+
+function parseArgs(argv) {
+	const o = { runs: 3, build: 'build', 'server-cpus': '0', 'client-cpus': '1',
+		'base-port': 18400, 'jwt-key': 'bench-secret', workers: 1, 'wait-idle': 120 };
+	const dash = argv.indexOf('--');
+	const own = dash < 0 ? argv : argv.slice(0, dash);
+	o.extra = dash < 0 ? [] : argv.slice(dash + 1);
+	o.scenario = own[0];
+	if (!SCENARIOS[o.scenario]) {
+		fail(`scenario: one of ${Object.keys(SCENARIOS).join(', ')}`);
+	}
+	for (const a of own.slice(1)) {
+		const m = /^--([a-z-]+)=(.*)$/.exec(a);
+		if (!m || !['runs', 'targets', 'workers', 'build', 'agbench', 'server-cpus', 'client-cpus',
+			'base-port', 'jwt-key', 'out', 'wait-idle'].includes(m[1])) {
+			fail(`bad option ${a}`);
+		}
+		o[m[1]] = m[2];
+	}
+	const sc = SCENARIOS[o.scenario];
+	o.targets = (o.targets ?? sc.targets ?? (sc.cluster ? 'cluster' : 'worker,reference'))
+		.split(',');
+	o.build = path.resolve(root, o.build);
+	o.agbench = o.agbench ?? path.join(o.build, 'tools/agbench');
+	o.runs = Number(o.runs);
+	o.port = Number(o['base-port']);
+	o.out = o.out ?? `/tmp/agbench-${o.scenario}-${Date.now()}.jsonl`;
+	return o;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function healthy(port) {
+	return new Promise((resolve) => {
+		const req = http.get({ host: '127.0.0.1', port, path: '/health-check', timeout: 500 },
+			(res) => { res.resume(); resolve(res.statusCode === 200); });
+		req.on('error', () => resolve(false));
+		req.on('timeout', () => { req.destroy(); resolve(false); });
+	});
+}
+
+async function waitHealthy(ports, procs) {
+	const deadline = Date.now() + 20000;
+	while (Date.now() < deadline) {
+		if (procs.some((p) => p.exitCode !== null)) {
+			fail('a server exited while starting');
+		}
+		const ok = await Promise.all(ports.map(healthy));
+		if (ok.every(Boolean)) {
+			return;
+		}
+		await sleep(100);
+	}
+	fail(`servers on ${ports.join(', ')} not healthy after 20 s`);
+}
+
+function pinned(o, cmd, args) {
+	const p = spawn('taskset', ['-c', o['server-cpus'], cmd, ...args],
+		{ stdio: ['ignore', 'ignore', 'inherit'] });
+	running.add(p);
+	p.on('exit', () => running.delete(p));
+	return p;
+}
+
+function childrenOf(pid) {
+	try {
+		return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)
+			.filter(Boolean).map(Number);
+	} catch {
+		return [];
+	}
+}
+
+// Starts a target; returns { procs, pids, ports, pubPorts }.
+async function startTarget(o, target) {
+	const key = o['jwt-key'];
+	const port = o.port;
+	const bin = (p) => path.join(o.build, p);
+	const ag = ['--log-level=warn', `--auth-key=${key}`];
+	let procs, ports = [port], pubPorts = [];
+	o.port += 10;
+	if (target === 'worker') {
+		procs = [pinned(o, bin('worker/ag-worker'), [...ag, `--port=${port}`])];
+	} else if (target === 'agcluster') {
+		procs = [pinned(o, bin('tools/agcluster'), [...ag, `--port=${port}`,
+			`--workers=${o.workers}`, '--brokers=1', `--link-port=${port + 1}`])];
+	} else if (target === 'cluster') {
+		const common = [...ag, '--workers=2', `--broker-addresses=127.0.0.1:${port + 2}`];
+		procs = [pinned(o, bin('broker/ag-broker'), [...common, '--broker-id=0'])];
+		await sleep(100);
+		procs.push(pinned(o, bin('worker/ag-worker'), [...common, '--worker-id=0', `--port=${port}`]));
+		procs.push(pinned(o, bin('worker/ag-worker'), [...common, '--worker-id=1',
+			`--port=${port + 1}`]));
+		ports = [port];
+		pubPorts = [port + 1];
+	} else if (target === 'reference' || target === 'reference-string') {
+		const args = [path.join(here, 'reference-server.mjs'), `--port=${port}`, `--auth-key=${key}`];
+		if (target === 'reference') {
+			args.push('--auth-key-object');
+		}
+		procs = [pinned(o, process.execPath, args)];
+	} else {
+		fail(`unknown target ${target}`);
+	}
+	await waitHealthy([...ports, ...pubPorts], procs);
+	if (target === 'cluster') {
+		await waitReady([...ports, ...pubPorts]);
+	}
+	// taskset execs the server in place, so its pid is the server's
+	let pids = procs.map((p) => p.pid);
+	if (target === 'agcluster') {
+		await sleep(300);
+		pids = [...pids, ...childrenOf(pids[0])];
+	}
+	return { procs, pids, ports, pubPorts };
+}
+
+async function waitReady(ports) {
+	const deadline = Date.now() + 20000;
+	const ready = (port) => new Promise((resolve) => {
+		const req = http.get({ host: '127.0.0.1', port, path: '/ready', timeout: 500 },
+			(res) => { res.resume(); resolve(res.statusCode === 200); });
+		req.on('error', () => resolve(false));
+	});
+	while (Date.now() < deadline) {
+		if ((await Promise.all(ports.map(ready))).every(Boolean)) {
+			return;
+		}
+		await sleep(100);
+	}
+	fail('cluster workers not ready (broker links) after 20 s');
+}
+
+async function stopTarget(t) {
+	for (const p of t.procs) {
+		p.kill('SIGTERM');
+	}
+	await Promise.all(t.procs.map((p) => (p.exitCode !== null ? null
+		: new Promise((r) => p.on('exit', r)))));
+}
+
+function agbench(o, t, args) {
+	const full = [...args, `--port=${t.ports.join(',')}`, `--pid=${t.pids.join(',')}`];
+	if (t.pubPorts.length) {
+		full.push(`--pub-port=${t.pubPorts.join(',')}`);
+	}
+	full.push(...o.extra, '--quiet');
+	const r = spawnSync('taskset', ['-c', o['client-cpus'], o.agbench, ...full],
+		{ encoding: 'utf8', maxBuffer: 1 << 24 });
+	if (r.status !== 0) {
+		fail(`agbench ${full.join(' ')} failed (${r.status}): ${r.stderr}`);
+	}
+	const line = r.stdout.trim().split('\n').pop();
+	return { json: JSON.parse(line), cmd: `agbench ${full.join(' ')}` };
+}
+
+function machineBusy() {
+	const v = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1)
+		.map(Number);
+	return v[0] + v[1] + v[2] + v[5] + v[6];
+}
+
+// Waits until the machine (nothing of ours runs now) stays under a tenth of
+// a core for a second, for at most --wait-idle seconds.
+async function waitIdle(o) {
+	const hz = 100;
+	const deadline = Date.now() + Number(o['wait-idle']) * 1000;
+	for (;;) {
+		const b0 = machineBusy();
+		await sleep(1000);
+		const busy = (machineBusy() - b0) / hz;
+		if (busy < 0.1) {
+			return;
+		}
+		if (Date.now() > deadline) {
+			process.stderr.write(`compare: the machine is still busy (${busy.toFixed(2)} cores); ` +
+				'measuring anyway\n');
+			return;
+		}
+	}
+}
+
+async function runOnce(o, sc, target) {
+	await waitIdle(o);
+	const t = await startTarget(o, target);
+	const args = [...sc.agbench];
+	if (sc.jwt) {
+		args.push(`--jwt-key=${o['jwt-key']}`);
+	}
+	try {
+		if (!sc.halfPeak) {
+			return agbench(o, t, args);
+		}
+		// the peak with one message in flight per channel: each publish
+		// then goes out on its own, as at any rate below the peak
+		const peak = agbench(o, t, [...args, '--window=1']);
+		const rate = Math.max(1, Math.round(peak.json.publishes_per_s / 2));
+		const half = agbench(o, t, [...args, `--rate=${rate}`]);
+		half.json.peak_publishes_per_s = peak.json.publishes_per_s;
+		return half;
+	} finally {
+		await stopTarget(t);
+	}
+}
+
+function median(xs) {
+	const s = [...xs].sort((a, b) => a - b);
+	const m = s.length >> 1;
+	return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function fmt(v) {
+	if (v === undefined || Number.isNaN(v)) {
+		return '-';
+	}
+	if (Math.abs(v) >= 100 || Number.isInteger(v)) {
+		return Math.round(v).toLocaleString('en-US');
+	}
+	return v.toPrecision(3);
+}
+
+function machine() {
+	const cpu = os.cpus()[0]?.model ?? '?';
+	let commit = '?';
+	const g = spawnSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' });
+	if (g.status === 0) {
+		commit = g.stdout.trim();
+	}
+	return `${os.cpus().length} x ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ` +
+		`${os.release()}, node ${process.version}; repository at ${commit}`;
+}
+
+function report(o, sc, results) {
+	const targets = o.targets;
+	const agName = targets.find((t) => !t.startsWith('reference'));
+	const refName = targets.find((t) => t.startsWith('reference'));
+	const w = 24;
+	const row = (cells) => cells.map((c, i) => String(c).padEnd(i ? 18 : w)).join('');
+	console.log(`\n${o.scenario}: medians of ${o.runs} run(s); server on cpu ${o['server-cpus']}, ` +
+		`agbench on cpu ${o['client-cpus']}`);
+	console.log(machine());
+	console.log(`servers from ${o.build}, agbench ${o.agbench}`);
+	console.log(row(['figure', ...targets, ...(agName && refName ? ['ratio'] : [])]));
+	for (const f of sc.figures) {
+		const lower = f.endsWith('-');
+		const name = lower ? f.slice(0, -1) : f;
+		const med = targets.map((t) => median(results[t].map((r) => r.json[name])));
+		const cells = [name, ...med.map(fmt)];
+		if (agName && refName) {
+			const a = med[targets.indexOf(agName)];
+			const b = med[targets.indexOf(refName)];
+			const ratio = lower ? b / a : a / b;
+			cells.push(Number.isFinite(ratio) && (a || b) ? `${ratio.toFixed(1)}x` : '-');
+		}
+		console.log(row(cells));
+	}
+	console.log('\nper run:');
+	for (const t of targets) {
+		for (const r of results[t]) {
+			const j = r.json;
+			console.log(`  ${t}: ${sc.figures.map((f) => f.replace(/-$/, ''))
+				.map((f) => `${f}=${fmt(j[f])}`).join(' ')}`);
+		}
+	}
+	console.log(`\ncommands (last run):`);
+	for (const t of targets) {
+		console.log(`  ${t}: ${results[t].at(-1).cmd}`);
+	}
+	console.log(`JSON lines: ${o.out}`);
+}
+
+async function main() {
+	const o = parseArgs(process.argv.slice(2));
+	const sc = SCENARIOS[o.scenario];
+	if (!fs.existsSync(o.agbench)) {
+		fail(`no agbench at ${o.agbench} (build it, or give --build or --agbench)`);
+	}
+	const results = Object.fromEntries(o.targets.map((t) => [t, []]));
+	for (let run = 0; run < o.runs; run++) {
+		// alternate the order, so that a drift of the machine hits both
+		const order = run % 2 ? [...o.targets].reverse() : o.targets;
+		for (const target of order) {
+			const r = await runOnce(o, sc, target);
+			r.json.target = target;
+			r.json.run = run;
+			fs.appendFileSync(o.out, `${JSON.stringify(r.json)}\n`);
+			results[target].push(r);
+			process.stderr.write(`compare: run ${run + 1}/${o.runs} ${target} done\n`);
+		}
+	}
+	report(o, sc, results);
+}
+
+main().catch((e) => fail(e.stack));
