@@ -4,14 +4,59 @@
 
 #include "mem.h"
 
+/* Small buffers (most frames: a publish, a reply) come from a free list:
+ * a busy worker allocates and frees one per message, more per loop turn
+ * than malloc's per-thread cache holds. */
+#define RBUF_SMALL_BLOCK 256
+#define RBUF_SMALL_MAX   (RBUF_SMALL_BLOCK - sizeof(struct rbuf))
+/* Under AddressSanitizer every buffer goes back to malloc, so that a use
+ * after the last unref is still caught. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RBUF_POOL_MAX 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RBUF_POOL_MAX 0
+#endif
+#endif
+#ifndef RBUF_POOL_MAX
+#define RBUF_POOL_MAX 1024
+#endif
+
+struct rbuf_free {
+	struct rbuf_free *next;
+};
+
+static struct rbuf_free *pool;
+static unsigned pool_n;
+
 struct rbuf *
 rbuf_new(size_t len)
 {
-	struct rbuf *b = mem_alloc(sizeof(*b) + len);
+	struct rbuf *b;
 
+	if (len <= RBUF_SMALL_MAX && pool != NULL) {
+		b = (struct rbuf *) pool;
+		pool = pool->next;
+		pool_n--;
+	} else {
+		b = mem_alloc(len <= RBUF_SMALL_MAX ? RBUF_SMALL_BLOCK
+		                                    : sizeof(*b) + len);
+	}
 	b->refs = 1;
 	b->len = (uint32_t) len;
 	return b;
+}
+
+void
+rbuf_pool_fini(void)
+{
+	while (pool != NULL) {
+		struct rbuf_free *f = pool;
+
+		pool = f->next;
+		mem_free(f);
+	}
+	pool_n = 0;
 }
 
 struct rbuf *
@@ -26,7 +71,16 @@ rbuf_copy(const void *p, size_t len)
 void
 rbuf_unref(struct rbuf *b)
 {
-	if (b != NULL && --b->refs == 0) {
-		mem_free(b);
+	if (b == NULL || --b->refs > 0) {
+		return;
 	}
+	if (b->len <= RBUF_SMALL_MAX && (int) pool_n < RBUF_POOL_MAX) {
+		struct rbuf_free *f = (struct rbuf_free *) b;
+
+		f->next = pool;
+		pool = f;
+		pool_n++;
+		return;
+	}
+	mem_free(b);
 }

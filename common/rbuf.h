@@ -1,7 +1,8 @@
 /*
  * Refcounted immutable byte buffers. An outgoing frame is encoded once into
  * an rbuf and the same bytes are queued on every recipient's output; each
- * queue entry holds one reference. Single-threaded: no atomics.
+ * queue entry holds one reference. Single-threaded: no atomics, and small
+ * buffers are recycled through a bounded free list.
  */
 #ifndef AG_RBUF_H
 #define AG_RBUF_H
@@ -28,5 +29,7 @@ rbuf_ref(struct rbuf *b)
 }
 /* Drops a reference, freeing the buffer on the last; accepts NULL. */
 void rbuf_unref(struct rbuf *b);
+/* Frees the small buffers kept for reuse (at exit). */
+void rbuf_pool_fini(void);
 
 #endif

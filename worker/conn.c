@@ -26,8 +26,9 @@
  * slot, the allocator's bookkeeping), so that a flood of tiny frames
  * (pongs) meets socket_output_limit as surely as a few large ones. */
 #define CONN_FRAME_OVERHEAD 64
-/* An output ring this small is kept while the socket lives. */
-#define CONN_QUEUE_KEEP 4
+/* An output ring this small (16 frames, 256 bytes) is kept while the
+ * socket lives: a busy socket would allocate it again every loop turn. */
+#define CONN_QUEUE_KEEP 16
 
 static void conn_on_event(evutil_socket_t fd, short what, void *arg);
 

@@ -20,7 +20,7 @@ struct scp_tok {
 	int start; /* strings: after the opening quote */
 	int end;   /* strings: at the closing quote; others: past the end */
 	int size;
-	int esc; /* strings: has escapes */
+	int esc; /* strings: has escapes; containers: opaque (not recorded) */
 };
 
 void
@@ -78,6 +78,8 @@ struct tz {
 	size_t n;
 	size_t i;
 	int depth;
+	int opaque_from; /* containers this deep are checked, not recorded */
+	int quiet;       /* inside such a container: no tokens */
 };
 
 static int
@@ -86,6 +88,9 @@ tz_new(struct tz *z, int type, size_t start, size_t end)
 	struct scp_decoder *d = z->d;
 	struct scp_tok *t;
 
+	if (z->quiet) {
+		return 0;
+	}
 	if ((unsigned) d->ntoks == d->cap) {
 		if (d->cap >= SCP_MAX_TOKENS) {
 			return -1;
@@ -172,7 +177,7 @@ tz_string(struct tz *z)
 		esc = 1;
 	}
 	t = tz_new(z, TOK_STRING, z->i + 1, i);
-	if (t >= 0) {
+	if (t >= 0 && !z->quiet) {
 		z->d->toks[t].esc = esc;
 	}
 	z->i = i + 1;
@@ -257,7 +262,9 @@ tz_member(struct tz *z)
 	if (z->i >= z->n || z->p[z->i] != '"' || (k = tz_string(z)) < 0) {
 		return -1;
 	}
-	z->d->toks[k].size = 1;
+	if (!z->quiet) {
+		z->d->toks[k].size = 1;
+	}
 	tz_blanks(z);
 	if (z->i >= z->n || z->p[z->i] != ':') {
 		return -1;
@@ -266,18 +273,24 @@ tz_member(struct tz *z)
 	return tz_value(z) < 0 ? -1 : 0;
 }
 
-/* An object or an array, at its opening byte. */
+/*
+ * An object or an array, at its opening byte. One nested deeper than any
+ * field the worker reads (a publish's payload) is only checked: its token
+ * has size 0 and esc set, and nothing inside it gets one.
+ */
 static int
 tz_container(struct tz *z)
 {
 	int obj = z->p[z->i] == '{';
 	unsigned char close = obj ? '}' : ']';
 	int t = tz_new(z, obj ? TOK_OBJECT : TOK_ARRAY, z->i, 0);
+	int opaque = !z->quiet && z->depth + 1 >= z->opaque_from;
 	int more = 1;
 
 	if (t < 0 || ++z->depth > SCP_MAX_DEPTH) {
 		return -1;
 	}
+	z->quiet += opaque;
 	z->i++;
 	tz_blanks(z);
 	if (z->i < z->n && z->p[z->i] == close) {
@@ -288,12 +301,16 @@ tz_container(struct tz *z)
 		if ((obj ? tz_member(z) : tz_value(z)) < 0) {
 			return -1;
 		}
-		z->d->toks[t].size++;
+		z->d->toks[t].size += !z->quiet;
 		if ((more = tz_next(z, close)) < 0) {
 			return -1;
 		}
 	}
-	z->d->toks[t].end = (int) z->i;
+	z->quiet -= opaque;
+	if (!z->quiet) {
+		z->d->toks[t].end = (int) z->i;
+		z->d->toks[t].esc = opaque;
+	}
 	z->depth--;
 	return t;
 }
@@ -325,7 +342,7 @@ tz_value(struct tz *z)
 enum scp_result
 scp_decode(struct scp_decoder *d, const char *text, size_t len)
 {
-	struct tz z = { d, (const unsigned char *) text, len, 0, 0 };
+	struct tz z = { d, (const unsigned char *) text, len, 0, 0, 0, 0 };
 
 	d->js = text;
 	d->len = len;
@@ -340,6 +357,10 @@ scp_decode(struct scp_decoder *d, const char *text, size_t len)
 		d->cap = 64;
 		d->toks = mem_alloc(d->cap * sizeof(*d->toks));
 	}
+	/* A packet's data's members are the deepest the worker reads: a
+	 * container among them (a publish's payload) is on level 3 of a lone
+	 * packet, 4 of a batch. */
+	z.opaque_from = text[z.i] == '[' ? 4 : 3;
 	if (tz_container(&z) < 0) {
 		d->ntoks = 0;
 		return SCP_RAW;
@@ -666,10 +687,9 @@ scp_str_get(const struct scp_decoder *d, int t, char *out, size_t cap)
 }
 
 int
-scp_str_eq(const struct scp_decoder *d, int t, const char *s)
+scp_str_eqn(const struct scp_decoder *d, int t, const char *s, size_t n)
 {
 	struct scp_span raw;
-	size_t n = strlen(s);
 	char buf[256];
 	long got;
 
@@ -682,6 +702,12 @@ scp_str_eq(const struct scp_decoder *d, int t, const char *s)
 	}
 	got = scp_str_get(d, t, buf, sizeof(buf));
 	return got == (long) n && memcmp(buf, s, n) == 0;
+}
+
+int
+scp_str_eq(const struct scp_decoder *d, int t, const char *s)
+{
+	return scp_str_eqn(d, t, s, strlen(s));
 }
 
 void

@@ -7,7 +7,10 @@
  * one by one. Nothing is copied: packets are described by token indices into
  * the decoder, whose spans point into the caller's text. The payload `data`
  * stays the raw bytes of its JSON text, which is what the publish hot path
- * forwards.
+ * forwards. Containers below the fields of a packet's data (a publish's
+ * payload: level 3 of a lone packet, 4 of a batch; for a text decoded as
+ * one object, its members' members) are validated but opaque: scp_raw
+ * gives their text, and scp_field and scp_array_has see them as empty.
  */
 #ifndef AG_SCP_H
 #define AG_SCP_H
@@ -93,6 +96,9 @@ int scp_is_object(const struct scp_decoder *d, int t);
 int scp_is_null(const struct scp_decoder *d, int t);
 /* Returns 1 if string token t equals s (compared unescaped). */
 int scp_str_eq(const struct scp_decoder *d, int t, const char *s);
+/* The same with s's length given; SCP_STR_EQ for a literal. */
+int scp_str_eqn(const struct scp_decoder *d, int t, const char *s, size_t n);
+#define SCP_STR_EQ(d, t, lit) scp_str_eqn((d), (t), (lit), sizeof(lit) - 1)
 /* Returns 1 if array token arr has a string element equal (unescaped) to the
  * n bytes at s; 0 otherwise, also when arr is not an array. */
 int scp_array_has(

@@ -501,6 +501,7 @@ server_fini(struct server *s)
 	sb_fini(&s->out);
 	sb_fini(&s->err);
 	rbuf_unref(s->ping_frame);
+	rbuf_pool_fini();
 	mem_free(s->name);
 	mem_free(s->scratch);
 }

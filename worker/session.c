@@ -1019,7 +1019,7 @@ on_event(struct conn *c, const struct scp_packet *p)
 {
 	const struct scp_decoder *d = &c->srv->dec;
 
-	if (scp_str_eq(d, p->event, "#authenticate")) {
+	if (SCP_STR_EQ(d, p->event, "#authenticate")) {
 		if (p->cid == SCP_NONE) {
 			conn_close(c, SESS_HANDSHAKE_REJECTED, NULL);
 		} else {
@@ -1027,17 +1027,17 @@ on_event(struct conn *c, const struct scp_packet *p)
 		}
 		return;
 	}
-	if (scp_str_eq(d, p->event, "#removeAuthToken")) {
+	if (SCP_STR_EQ(d, p->event, "#removeAuthToken")) {
 		/* Client-side deauthentication: silent, even with a cid. */
 		drop_auth(c);
 		return;
 	}
 	check_expiry(c);
-	if (scp_str_eq(d, p->event, "#publish")) {
+	if (SCP_STR_EQ(d, p->event, "#publish")) {
 		on_publish(c, p);
-	} else if (scp_str_eq(d, p->event, "#subscribe")) {
+	} else if (SCP_STR_EQ(d, p->event, "#subscribe")) {
 		on_subscribe(c, p);
-	} else if (scp_str_eq(d, p->event, "#unsubscribe")) {
+	} else if (SCP_STR_EQ(d, p->event, "#unsubscribe")) {
 		on_unsubscribe(c, p);
 	} else {
 		on_app_event(c, p);
@@ -1049,7 +1049,7 @@ on_packet(struct conn *c, const struct scp_packet *p, uint64_t now)
 {
 	const struct scp_decoder *d = &c->srv->dec;
 
-	if (p->kind == SCP_EVENT && scp_str_eq(d, p->event, "#handshake")) {
+	if (p->kind == SCP_EVENT && SCP_STR_EQ(d, p->event, "#handshake")) {
 		if (p->cid == SCP_NONE) {
 			conn_close(c, SESS_HANDSHAKE_REJECTED, NULL);
 		} else {
