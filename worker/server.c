@@ -272,13 +272,11 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	long long max = s->conf->max_connections;
 	char peer[64];
 	struct conn *c;
-	int one = 1;
 
 	if (s->stopping || (max > 0 && s->nconns >= (size_t) max)) {
 		refuse(s, fd);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	format_peer(sa, peer, sizeof(peer));
 	c = conn_open(s, fd, peer);
 	c->next = s->conns;
@@ -366,7 +364,7 @@ bind_listener(struct server *s)
 	    | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC;
 	struct addrinfo hints, *ai = NULL;
 	char port[16];
-	int rv;
+	int rv, one = 1;
 
 	if (host[0] == '\0' || strcmp(host, "*") == 0) {
 		host = NULL;
@@ -391,6 +389,10 @@ bind_listener(struct server *s)
 		return -1;
 	}
 	evconnlistener_set_error_cb(s->listener, on_accept_error);
+	/* Accepted sockets inherit TCP_NODELAY from the listener (Linux): one
+	 * system call less per connection. */
+	setsockopt(evconnlistener_get_fd(s->listener), IPPROTO_TCP,
+	    TCP_NODELAY, &one, sizeof(one));
 	return 0;
 }
 
