@@ -36,8 +36,12 @@ agbench_wire_upgrade_response(const char *buf, size_t len, size_t *used)
 	static const char status[] = "HTTP/1.1 101";
 	const char *end = memmem(buf, len, "\r\n\r\n", 4);
 
-	if (len >= sizeof(status) - 1
-	    && memcmp(buf, status, sizeof(status) - 1) != 0) {
+	size_t have = len < sizeof(status) - 1 ? len : sizeof(status) - 1;
+
+	/* Whatever has arrived must agree with the status line, and a head
+	 * that ends before the status line is complete is not a 101. */
+	if (memcmp(buf, status, have) != 0
+	    || (end != NULL && (size_t) (end - buf) < sizeof(status) - 1)) {
 		return AGBENCH_WIRE_FAIL;
 	}
 	if (end == NULL) {
@@ -473,13 +477,16 @@ stamp_decode(const char *s, size_t len, struct agbench_wire_stamp *st)
 	struct agbench_wire_iter it;
 	const char *k, *v;
 	size_t kl, vl;
-	int r, seen = 0;
+	int r;
+	unsigned seen = 0; /* a bit per field: duplicates count once */
 
 	if (agbench_wire_iter_init(&it, s, len, '{') != 0) {
 		return -1;
 	}
 	while ((r = agbench_wire_obj_next(&it, &k, &kl, &v, &vl)) == 1) {
 		int64_t *f = NULL;
+		unsigned bit;
+
 		if (kl != 1) {
 			continue;
 		}
@@ -488,11 +495,12 @@ stamp_decode(const char *s, size_t len, struct agbench_wire_stamp *st)
 		    : k[0] == 's' ? &st->seq
 		    : k[0] == 't' ? &st->t
 		                  : NULL;
+		bit = k[0] == 'c' ? 1 : k[0] == 'p' ? 2 : k[0] == 's' ? 4 : 8;
 		if (f != NULL && agbench_wire_int(v, vl, f) == 0) {
-			seen++;
+			seen |= bit;
 		}
 	}
-	return r == 0 && seen == 4 ? 0 : -1;
+	return r == 0 && seen == 15 ? 0 : -1;
 }
 
 /* Reads the non-negative integer at *p, which a ',' or '}' must end, and
