@@ -38,7 +38,6 @@ const PLUGIN = path.resolve(process.env.AG_CHAT_PLUGIN
 	|| path.join(path.dirname(WORKER_BIN), '..', 'examples', 'chat', 'login.so'));
 const WORKERS = 2;
 const EXPIRY = 86400; // agcluster's auth_default_expiry, and token-server.mjs's expiresIn
-const VERBOSE = process.env.AG_TEST_VERBOSE === '1';
 
 // run.sh's demo store.
 const ALICE = { username: 'alice', password: 'alice-pw', channels: ['room:general'] };
@@ -56,7 +55,7 @@ function within(ms, promise, what) {
 }
 
 /**
- * run.sh in place of the agcluster binary (start() is Server's, with run.sh
+ * run.sh in place of the agcluster binary (Server's command(), with run.sh
  * as the command and the example's environment). It execs agcluster, so
  * the rest of the harness's Server applies unchanged: readiness (/health-check, then every
  * worker's broker link), waitLog, and stop()'s checks (exit status 0 after
@@ -68,35 +67,9 @@ class ChatCluster extends Server {
 		this.env = env;
 	}
 
-	start() {
+	command() {
 		const args = [`--host=${this.host}`, `--workers=${WORKERS}`, `--link-port=${this.options.link_port}`];
-		this.argv = [RUN_SH, ...args];
-		this.exit = null;
-		this.stopping = false;
-		this.stopped = false;
-		this.killedByTest = false;
-		this.runStart = this.stderrChunks.length;
-		this.starts++;
-		this.child = spawn(RUN_SH, args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
-		this.pid = this.child.pid;
-		const child = this.child;
-		child.stderr.on('data', (c) => {
-			this.stderrChunks.push(c);
-			if (VERBOSE) {
-				process.stderr.write(c);
-			}
-		});
-		child.stdout.on('data', (c) => this.stdoutChunks.push(c));
-		this.exited = new Promise((resolve) => {
-			child.on('close', (code, signal) => {
-				this.exit = { code, signal };
-				resolve(this.exit);
-			});
-			child.on('error', (err) => {
-				this.exit = { code: null, signal: null, error: err };
-				resolve(this.exit);
-			});
-		});
+		return { cmd: RUN_SH, args, env: this.env };
 	}
 
 	get stdout() {

@@ -309,8 +309,17 @@ export class Server {
 		return toFlags({ host: this.host, port: this.port, ...this.options });
 	}
 
-	start() {
+	/**
+	 * The process's command line and environment: { cmd, args, env }. A
+	 * subclass may run something else that execs the program (a script).
+	 */
+	command() {
 		const [cmd, args] = commandFor(this.#flags(), this.kind);
+		return { cmd, args, env: childEnv(kindOf(this.kind).env) };
+	}
+
+	start() {
+		const { cmd, args, env } = this.command();
 		this.argv = [cmd, ...args];
 		this.exit = null;
 		this.stopping = false;
@@ -318,7 +327,7 @@ export class Server {
 		this.killedByTest = false;
 		this.runStart = this.stderrChunks.length;
 		this.starts++;
-		this.child = spawn(cmd, args, { env: childEnv(kindOf(this.kind).env), stdio: ['ignore', 'pipe', 'pipe'] });
+		this.child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
 		this.pid = this.child.pid;
 		const child = this.child;
 		child.stderr.on('data', (c) => {
