@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "common/mem.h"
-#include "common/tjson.h"
 
 /* The JSON token types; a key is a string of size 1 (it owns its value),
  * an object's size counts its keys, an array's its elements. */

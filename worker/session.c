@@ -526,7 +526,7 @@ hs_sc_done(struct agplugin_action *a)
 }
 
 static void
-on_handshake(struct conn *c, const struct scp_packet *p, uint64_t now)
+on_handshake(struct conn *c, const struct scp_packet *p)
 {
 	struct server *s = c->srv;
 	int t = p->data != SCP_NONE ? scp_field(&s->dec, p->data, "authToken")
@@ -1045,7 +1045,7 @@ on_event(struct conn *c, const struct scp_packet *p)
 }
 
 static void
-on_packet(struct conn *c, const struct scp_packet *p, uint64_t now)
+on_packet(struct conn *c, const struct scp_packet *p)
 {
 	const struct scp_decoder *d = &c->srv->dec;
 
@@ -1053,7 +1053,7 @@ on_packet(struct conn *c, const struct scp_packet *p, uint64_t now)
 		if (p->cid == SCP_NONE) {
 			conn_close(c, SESS_HANDSHAKE_REJECTED, NULL);
 		} else {
-			on_handshake(c, p, now);
+			on_handshake(c, p);
 		}
 		return;
 	}
@@ -1088,14 +1088,13 @@ run_packets(struct conn *c, const char *msg, size_t len, int skip,
     struct sess_rest *own)
 {
 	struct scp_packet p;
-	uint64_t now = c->srv->now;
 	int i = 0;
 
 	while (c->state == CONN_WS && scp_next(&c->srv->dec, &p)) {
 		if (i++ < skip) {
 			continue;
 		}
-		on_packet(c, &p, now);
+		on_packet(c, &p);
 		if (c->waiting && c->state == CONN_WS) {
 			if (own == NULL) {
 				own = mem_calloc(1, sizeof(*own));
