@@ -9,6 +9,8 @@
 
 #include "worker/http.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 static const struct http_policy policy = {
 	.ws_path = "/socketcluster/",
 	.health_path = "/health-check",
