@@ -111,6 +111,10 @@ for (const mode of ['sync', 'async']) {
 				assert.deepEqual(await ws.nextJson(), { rid: 6, error: silent('invoke') });
 				await ws.sendJson({ event: 'transformProc', data: 5, cid: 7 });
 				assert.deepEqual(await ws.nextJson(), { rid: 7, data: { transformed: true, original: 5 } });
+				// Replaced data that is not JSON never reaches the wire: the
+				// action is blocked silently (and the worker logs why).
+				await ws.sendJson({ event: 'badDataProc', data: 1, cid: 8 });
+				assert.deepEqual(await ws.nextJson(), { rid: 8, error: silent('invoke') });
 			} finally {
 				await ws.close();
 			}

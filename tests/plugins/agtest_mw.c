@@ -209,6 +209,9 @@ inbound_mw(struct agplugin_action *a, void *arg)
 	case AGPLUGIN_INVOKE:
 		if (name_is(a, "blockedProc")) {
 			decide(a, BLOCK, NULL, NULL);
+		} else if (name_is(a, "badDataProc")) {
+			/* A plugin bug: replaced data that is not JSON. */
+			decide(a, ALLOW_DATA, NULL, "{not json");
 		} else if (name_is(a, "transformProc")) {
 			data = transformed(a);
 			decide(a, ALLOW_DATA, NULL, data);
@@ -301,6 +304,7 @@ agplugin_init(struct agplugin_host *h)
 	agplugin_procedure(h, "echo", echo, NULL);
 	agplugin_procedure(h, "transformProc", echo, NULL);
 	agplugin_procedure(h, "blockedProc", echo, NULL);
+	agplugin_procedure(h, "badDataProc", echo, NULL);
 	agplugin_procedure(h, "requestInfo", request_info, NULL);
 	return 0;
 }
