@@ -45,7 +45,8 @@ static const char usage_text[]
       "  --drain=S            longest wait for messages in flight (5)\n"
       "  --setup-timeout=S    longest wait for the connections (120)\n"
       "  --concurrency=N      connections being set up at once (256)\n"
-      "  --sources=N          source addresses 127.0.0.1.. (16)\n"
+      "  --sources=N          source addresses 127.0.0.1.. (16); with\n"
+      "                       --procs, N more for each further process\n"
       "  --jwt-key=SECRET     an HS256 token in every handshake (none)\n"
       "  --pid=PID[,PID...]   server processes to read from /proc\n"
       "  --label=TEXT         copied into the JSON line\n"
@@ -301,6 +302,9 @@ parse(int argc, char **argv, struct agbench_opts *o)
 	}
 	if (o->procs > 1 && o->scenario != AGBENCH_IDLE) {
 		die("--procs", "only with the idle scenario");
+	}
+	if ((unsigned long long) o->procs * o->sources > 0xfffffeu) {
+		die("--sources", "procs x sources must stay inside 127.0.0.0/8");
 	}
 	if (o->window == 0) {
 		o->window = o->rate > 0 ? 1000 : 16;

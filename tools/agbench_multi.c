@@ -43,6 +43,9 @@ multi_child(
 	    + (k < o->connections % o->procs ? 1 : 0);
 	co.npids = 0;
 	co.procs = 1;
+	/* each child its own source addresses: the processes together reach
+	 * one server port from procs × sources addresses */
+	co.source_first = o->source_first + k * o->sources;
 	co.ready_fd = ready_fd;
 	co.hold_fd = hold_fd;
 	_exit(agbench_run(&co, &cr) == 0 ? 0 : 1);

@@ -145,13 +145,13 @@ tokens_make(struct agbench_topo *t, const char *key)
 }
 
 static void
-sources_make(struct agbench_topo *t, unsigned n)
+sources_make(struct agbench_topo *t, unsigned first, unsigned n)
 {
 	t->nsrcs = n > 0 ? n : 1;
 	t->srcs = mem_calloc(t->nsrcs, sizeof(struct sockaddr_in));
 	for (uint32_t k = 0; k < t->nsrcs; k++) {
 		t->srcs[k].sin_family = AF_INET;
-		t->srcs[k].sin_addr.s_addr = htonl(0x7f000001u + k);
+		t->srcs[k].sin_addr.s_addr = htonl(0x7f000001u + first + k);
 	}
 }
 
@@ -194,7 +194,7 @@ agbench_topo_init(struct agbench_topo *t, const struct agbench_opts *o)
 {
 	memset(t, 0, sizeof(*t));
 	topo_build(t, o);
-	sources_make(t, o->sources);
+	sources_make(t, o->source_first, o->sources);
 	if (o->jwt_key != NULL && tokens_make(t, o->jwt_key) != 0) {
 		agbench_topo_fini(t);
 		return -1;

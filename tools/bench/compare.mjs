@@ -31,6 +31,9 @@
 //   --base-port=P       first port to use; each server start takes new ones
 //                       (18400)
 //   --jwt-key=SECRET    the HS256 key given to both servers (bench-secret)
+//   --server-args=ARGS  more options for every agcluster process (worker,
+//                       agcluster and cluster targets), split at spaces,
+//                       e.g. "--ping-interval=30000 --ping-timeout=60000"
 //   --out=FILE          where every agbench JSON line is appended
 //                       (/tmp/agbench-SCENARIO-<time>.jsonl)
 //   --wait-idle=S       before each run, wait up to S seconds for the rest
@@ -56,7 +59,8 @@ const SCENARIOS = {
 	idle: {
 		agbench: ['idle', '--connections=10000', '--warmup=3', '--duration=10'],
 		jwt: true,
-		figures: ['connections', 'setup_handshakes_per_s', 'rss_per_conn_b-', 'anon_per_conn_b-',
+		figures: ['connections', 'connections_wanted', 'setup_s-', 'setup_handshakes_per_s',
+			'rss_per_conn_b-', 'anon_per_conn_b-',
 			'server_rss_kb-', 'cpu_us_per_conn_s-', 'slab_per_conn_b-', 'errors-'],
 	},
 	fanout: {
@@ -121,7 +125,7 @@ function parseArgs(argv) {
 	for (const a of own.slice(1)) {
 		const m = /^--([a-z-]+)=(.*)$/.exec(a);
 		if (!m || !['runs', 'targets', 'workers', 'build', 'agbench', 'server-cpus', 'client-cpus',
-			'base-port', 'jwt-key', 'out', 'wait-idle'].includes(m[1])) {
+			'base-port', 'jwt-key', 'out', 'wait-idle', 'server-args'].includes(m[1])) {
 			fail(`bad option ${a}`);
 		}
 		o[m[1]] = m[2];
@@ -185,7 +189,8 @@ async function startTarget(o, target) {
 	const key = o['jwt-key'];
 	const port = o.port;
 	const bin = (p) => path.join(o.build, p);
-	const ag = ['--log-level=warn', `--auth-key=${key}`];
+	const ag = ['--log-level=warn', `--auth-key=${key}`,
+		...(o['server-args'] ?? '').split(/\s+/).filter(Boolean)];
 	let procs, ports = [port], pubPorts = [];
 	o.port += 10;
 	if (target === 'worker') {
