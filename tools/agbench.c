@@ -304,7 +304,8 @@ parse(int argc, char **argv, struct agbench_opts *o)
 		die("--procs", "only with the idle scenario");
 	}
 	if ((unsigned long long) o->procs * o->sources > 0xfffffeu) {
-		die("--sources", "procs x sources must stay inside 127.0.0.0/8");
+		die("--sources",
+		    "procs x sources must stay inside 127.0.0.0/8");
 	}
 	if (o->window == 0) {
 		o->window = o->rate > 0 ? 1000 : 16;

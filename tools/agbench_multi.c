@@ -30,6 +30,18 @@ multi_sleep(double s)
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR) { }
 }
 
+void
+agbench_multi_share(
+    const struct agbench_opts *o, unsigned k, struct agbench_opts *co)
+{
+	*co = *o;
+	co->connections = o->connections / o->procs
+	    + (k < o->connections % o->procs ? 1 : 0);
+	co->npids = 0;
+	co->procs = 1;
+	co->source_first = o->source_first + k * o->sources;
+}
+
 /* In the child: runs its share and exits. */
 static void
 multi_child(
@@ -38,14 +50,7 @@ multi_child(
 	static struct agbench_opts co;
 	static struct agbench_result cr;
 
-	co = *o;
-	co.connections = o->connections / o->procs
-	    + (k < o->connections % o->procs ? 1 : 0);
-	co.npids = 0;
-	co.procs = 1;
-	/* each child its own source addresses: the processes together reach
-	 * one server port from procs × sources addresses */
-	co.source_first = o->source_first + k * o->sources;
+	agbench_multi_share(o, k, &co);
 	co.ready_fd = ready_fd;
 	co.hold_fd = hold_fd;
 	_exit(agbench_run(&co, &cr) == 0 ? 0 : 1);

@@ -10,6 +10,15 @@
 #include "tools/agbench_run.h"
 
 /*
+ * Fills *co with child k's options: its share of o's connections (the
+ * remainder to the first children) and its own source addresses, from
+ * 127.0.0.1 + o->source_first + k * o->sources, so that together the
+ * children reach one server port from procs x sources addresses.
+ */
+void agbench_multi_share(
+    const struct agbench_opts *o, unsigned k, struct agbench_opts *co);
+
+/*
  * Runs the idle scenario of o (borrowed) in o->procs children and fills
  * *res as agbench_run would (client_cpu_s is the children's). Returns 0,
  * or -1 with a message on stderr.

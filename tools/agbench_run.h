@@ -47,10 +47,10 @@ struct agbench_opts {
 	double warmup;
 	double drain;
 	double setup_timeout;
-	unsigned concurrency; /* connections being set up at once */
-	unsigned sources;     /* source addresses 127.0.0.1 ... */
+	unsigned concurrency;  /* connections being set up at once */
+	unsigned sources;      /* source addresses 127.0.0.1 ... */
 	unsigned source_first; /* ... from 127.0.0.1 + source_first */
-	const char *jwt_key;  /* HS256 secret: a token in every handshake */
+	const char *jwt_key;   /* HS256 secret: a token in every handshake */
 	pid_t pids[AGBENCH_MAX_PIDS];
 	size_t npids;
 	unsigned procs; /* idle: processes that share the connections */
