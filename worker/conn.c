@@ -40,7 +40,7 @@ conn_open(struct server *s, int fd, const char *peer)
 	c->srv = s;
 	c->fd = fd;
 	c->state = CONN_HTTP;
-	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	memcpy(c->peer, peer, strnlen(peer, sizeof(c->peer) - 1));
 	twheel_node_init(&c->timer);
 	chidx_list_init(&c->chans);
 	ws_reader_init(&c->wsr, (uint64_t) s->conf->max_payload);

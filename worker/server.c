@@ -247,7 +247,25 @@ format_peer(const struct sockaddr *sa, char *out, size_t n)
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
 		port = ntohs(in6->sin6_port);
 	}
-	snprintf(out, n, "%s:%d", host, port);
+	/* host ":" port without printf: this runs for every connection */
+	size_t len = strnlen(host, sizeof(host));
+	char digits[8];
+	size_t nd = 0;
+
+	do {
+		digits[nd++] = (char) ('0' + port % 10);
+		port /= 10;
+	} while (port > 0);
+	if (len + 1 + nd >= n) {
+		out[0] = '\0';
+		return;
+	}
+	memcpy(out, host, len);
+	out[len++] = ':';
+	while (nd > 0) {
+		out[len++] = digits[--nd];
+	}
+	out[len] = '\0';
 }
 
 /* At max_connections the newcomer gets a 503 it can read, not a reset. */

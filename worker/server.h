@@ -38,6 +38,8 @@ struct server_stats {
 	uint64_t deliveries;
 };
 
+#define SERVER_ID_POOL 480 /* 40 ids' random bytes */
+
 struct server {
 	struct event_base *base;
 	const struct agconf *conf; /* borrowed */
@@ -70,6 +72,10 @@ struct server {
 	size_t name_cap;
 	struct rbuf *ping_frame; /* the ping of the configured protocol */
 	uint32_t id_counter;
+	/* Random bytes for socket ids, drawn SERVER_ID_POOL at a time: one
+	 * RAND_bytes per socket costs a getpid() and a lock pair. */
+	uint8_t id_pool[SERVER_ID_POOL];
+	uint32_t id_pool_left;
 	uint64_t now; /* server_now() at the start of the current callback */
 	struct server_stats stats;
 };

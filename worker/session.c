@@ -46,12 +46,22 @@ make_id(struct conn *c)
 	static const char b64[]
 	    = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
 	      "vwxyz0123456789-_";
+	struct server *s = c->srv;
 	uint8_t raw[15];
-	uint32_t n = c->srv->id_counter++;
+	uint32_t n = s->id_counter++;
 
-	if (RAND_bytes(raw, 12) != 1) {
-		memset(raw, 0, 12);
+	if (s->id_pool_left < 12) {
+		/* Workers never fork once started, so no two processes
+		 * draw from the same pool. */
+		if (RAND_bytes(s->id_pool, sizeof(s->id_pool)) != 1) {
+			memset(s->id_pool, 0, sizeof(s->id_pool));
+		}
+		s->id_pool_left = sizeof(s->id_pool);
 	}
+	s->id_pool_left -= 12;
+	memcpy(raw, s->id_pool + s->id_pool_left, 12);
+	/* used bytes are not kept */
+	memset(s->id_pool + s->id_pool_left, 0, 12);
 	raw[12] = (uint8_t) (n >> 16);
 	raw[13] = (uint8_t) (n >> 8);
 	raw[14] = (uint8_t) n;
