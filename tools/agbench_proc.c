@@ -65,6 +65,31 @@ read_rss(pid_t pid, long *rss, long *anon)
 	return found == 2 ? 0 : -1;
 }
 
+/* Adds syscr and syscw of /proc/pid/io: how many reads and writes the
+ * server made, so that a run shows how well they were batched. Left as
+ * they are where the file cannot be read (another user's process). */
+static void
+read_io(pid_t pid, struct agbench_proc_sample *s)
+{
+	char path[64], line[256];
+	unsigned long long v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/io", (int) pid);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		return;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "syscr: %llu", &v) == 1) {
+			s->syscr += v;
+		} else if (sscanf(line, "syscw: %llu", &v) == 1) {
+			s->syscw += v;
+		}
+	}
+	fclose(f);
+}
+
 static long
 read_tcp_mem(void)
 {
@@ -141,6 +166,7 @@ agbench_proc_read(const pid_t *pids, size_t n, struct agbench_proc_sample *s)
 		s->cpu_s += cpu;
 		s->rss_kb += rss;
 		s->rss_anon_kb += anon;
+		read_io(pids[i], s);
 	}
 	s->tcp_mem_pages = read_tcp_mem();
 	read_machine(s);

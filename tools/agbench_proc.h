@@ -1,6 +1,7 @@
 /*
  * The server side's resources, read from /proc: CPU time and resident
- * memory summed over a set of processes, and the kernel's TCP memory.
+ * memory summed over a set of processes, their read and write system
+ * calls, and the kernel's TCP memory.
  */
 #ifndef AG_AGBENCH_PROC_H
 #define AG_AGBENCH_PROC_H
@@ -16,7 +17,10 @@ struct agbench_proc_sample {
 	double busy_s;      /* CPU seconds the whole machine has used */
 	double steal_s;     /* ... and that the hypervisor took from it */
 	long slab_kb;       /* the kernel's slab memory (sockets among it) */
-	int missing;        /* processes that could not be read */
+	unsigned long long
+	    syscr; /* read-type system calls, summed (/proc/pid/io) */
+	unsigned long long syscw; /* write-type system calls, summed */
+	int missing;              /* processes that could not be read */
 };
 
 /* Reads the n processes of pids (borrowed) into *s. */

@@ -140,6 +140,16 @@ json_server(struct strbuf *sb, const struct agbench_result *res,
 	    res->p1.tcp_mem_pages * (sysconf(_SC_PAGESIZE) / 1024),
 	    (double) (res->p1.slab_kb - res->before.slab_kb) * 1024 / conns,
 	    res->p1.missing);
+	/* deliveries per write and messages in per read: how well the
+	 * server batched its system calls in this run */
+	sb_addf(sb,
+	    "\"server_reads\":%llu,\"server_writes\":%llu,"
+	    "\"deliveries_per_write\":%.2f,\"publishes_per_read\":%.2f,",
+	    res->p1.syscr - res->p0.syscr, res->p1.syscw - res->p0.syscw,
+	    per((double) f->deliveries,
+	        (double) (res->p1.syscw - res->p0.syscw)),
+	    per((double) f->publishes,
+	        (double) (res->p1.syscr - res->p0.syscr)));
 	sb_addf(sb,
 	    "\"client_cpu_s\":%.3f,\"client_cpu_pct\":%.1f,"
 	    "\"others_cpu_pct\":%.1f,\"steal_pct\":%.1f,\"pings\":%llu",

@@ -45,6 +45,10 @@ describe('agbench', () => {
 		// Messages in flight at the window's edges count on one side only.
 		assert.ok(Math.abs(r.deliveries - r.publishes * 20) <= 20 * 20, JSON.stringify(r));
 		assert.ok(r.pids_missing === 0 && r.server_rss_kb > 0, `server figures from /proc: ${JSON.stringify(r)}`);
+		// The server's system calls (/proc/pid/io): at 200 publishes/s each
+		// delivery is about one writev of its own.
+		assert.ok(r.server_reads > 0 && r.server_writes >= r.deliveries / 8, JSON.stringify(r));
+		assert.ok(r.deliveries_per_write > 0.5 && r.deliveries_per_write < 8, JSON.stringify(r));
 	});
 
 	test('channels, saturating: echoes on each client\'s own channel', opts, async () => {

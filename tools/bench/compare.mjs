@@ -66,12 +66,13 @@ const SCENARIOS = {
 	fanout: {
 		agbench: ['fanout', '--connections=1000', '--warmup=2', '--duration=10'],
 		figures: ['deliveries_per_s', 'deliveries_per_cpu_s', 'publishes_per_s', 'server_cpu_pct',
-			'client_cpu_pct', 'lat_p50_us-', 'lat_p99_us-', 'lat_p999_us-', 'lat_max_us-', 'lost-',
+			'client_cpu_pct', 'deliveries_per_write', 'publishes_per_read', 'lat_p50_us-', 'lat_p99_us-', 'lat_p999_us-', 'lat_max_us-', 'lost-',
 			'duplicated-', 'errors-'],
 	},
 	channels: {
 		agbench: ['channels', '--connections=1000', '--warmup=2', '--duration=10'],
 		figures: ['deliveries_per_s', 'deliveries_per_cpu_s', 'server_cpu_pct', 'client_cpu_pct',
+			'deliveries_per_write', 'publishes_per_read',
 			'lat_p50_us-', 'lat_p99_us-', 'lat_p999_us-', 'lat_max_us-', 'lost-', 'duplicated-',
 			'errors-'],
 	},
