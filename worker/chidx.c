@@ -98,6 +98,7 @@ create(struct chidx *x, const char *name, size_t n, uint64_t h)
 	memcpy(c->name, name, n);
 	c->name_len = n;
 	c->hash = h;
+	c->serial = ++x->serials;
 	if (x->nchans >= x->nbuckets) {
 		grow(x);
 	}

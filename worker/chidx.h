@@ -43,7 +43,8 @@ struct chidx_chan {
 	struct chidx_sub *subs;
 	uint32_t nsubs;
 	uint32_t cap;
-	uint32_t mark; /* the owner's: 0 when created */
+	uint32_t mark;   /* the owner's: 0 when created */
+	uint64_t serial; /* no other channel of this index had it (from 1) */
 	size_t name_len;
 	char name[]; /* NUL-terminated */
 };
@@ -52,6 +53,7 @@ struct chidx {
 	struct chidx_chan **buckets;
 	size_t nbuckets; /* power of two */
 	size_t nchans;
+	uint64_t serials; /* the last serial given */
 	void (*on_first)(void *arg, const struct chidx_chan *ch);
 	void (*on_last)(void *arg, const struct chidx_chan *ch);
 	void *hook_arg;

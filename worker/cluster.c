@@ -8,6 +8,7 @@
 
 #include "common/agconf.h"
 #include "common/envelope.h"
+#include "common/hash.h"
 #include "common/hrw.h"
 #include "common/link.h"
 #include "common/logger.h"
@@ -65,13 +66,20 @@ put_channel(
 /* The channel index's hooks: the owner learns of a channel when this
  * worker gets its first local subscriber and loses its last one. Sent
  * whether the link is up or not: a resync follows every reconnect. */
+/* A SUB for ch, remembered until the broker answers it. */
+static void
+put_sub(struct cluster_broker *b, const struct chidx_chan *ch)
+{
+	put_channel(b->link, ENVELOPE_SUB, ch->name, ch->name_len);
+	subq_push(&b->sent, ch->hash, ch->serial);
+}
+
 static void
 on_first(void *arg, const struct chidx_chan *ch)
 {
 	struct cluster *cl = arg;
 
-	put_channel(owner(cl, ch->name, ch->name_len)->link, ENVELOPE_SUB,
-	    ch->name, ch->name_len);
+	put_sub(owner(cl, ch->name, ch->name_len), ch);
 }
 
 static void
@@ -117,7 +125,7 @@ resync_one(void *arg, const struct chidx_chan *ch)
 	struct resync *r = arg;
 
 	if (owner(r->cl, ch->name, ch->name_len) == r->b) {
-		put_channel(r->b->link, ENVELOPE_SUB, ch->name, ch->name_len);
+		put_sub(r->b, ch);
 	}
 }
 
@@ -135,6 +143,8 @@ on_up(struct link *l, void *arg)
 	env.epoch = b->cl->epoch;
 	env.pid = (uint32_t) getpid();
 	link_put(l, &env);
+	/* SUBs sent before are answered on the old pipe or never */
+	subq_clear(&b->sent);
 	chidx_foreach(&b->cl->srv->channels, resync_one, &r);
 	env.type = ENVELOPE_RESYNC_DONE;
 	link_put(l, &env);
@@ -153,6 +163,21 @@ on_down(struct link *l, void *arg)
 	    b->addr);
 }
 
+/* The broker has the SUB this answers: the channel is confirmed if that
+ * SUB was sent for the channel as it is now, not for an earlier one that
+ * was unsubscribed since (the answer to the latest SUB is still coming). */
+static void
+on_subscribed(struct cluster_broker *b, const char *name, size_t n)
+{
+	struct server *s = b->cl->srv;
+	uint64_t serial = subq_take(&b->sent, hash_bytes(name, n));
+	struct chidx_chan *ch = chidx_find(&s->channels, name, n);
+
+	if (ch != NULL && serial != 0 && ch->serial == serial) {
+		sess_channel_confirmed(s, ch);
+	}
+}
+
 static void
 on_envelope(struct link *l, const struct envelope *env, void *arg)
 {
@@ -160,8 +185,7 @@ on_envelope(struct link *l, const struct envelope *env, void *arg)
 	struct scp_span data = { env->payload.p, env->payload.n };
 
 	if (env->type == ENVELOPE_SUBSCRIBED) {
-		sess_channel_confirmed(
-		    b->cl->srv, env->channel.p, env->channel.n);
+		on_subscribed(b, env->channel.p, env->channel.n);
 		return;
 	}
 	if (env->type != ENVELOPE_DELIVER) {
@@ -242,6 +266,7 @@ cluster_fini(struct cluster *cl)
 {
 	for (size_t i = 0; i < cl->n; i++) {
 		link_close(cl->brokers[i].link);
+		subq_fini(&cl->brokers[i].sent);
 	}
 	mem_free(cl->brokers);
 	mem_free(cl->ids);

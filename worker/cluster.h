@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "worker/scp.h"
+#include "worker/subq.h"
 
 struct server;
 struct link;
@@ -22,6 +23,7 @@ struct cluster_broker {
 	struct link *link;
 	uint64_t node_id; /* rendezvous id from its address */
 	char addr[300];   /* "host:port" as configured */
+	struct subq sent; /* SUBs not answered yet */
 };
 
 struct cluster_stats {

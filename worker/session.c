@@ -863,11 +863,9 @@ pending_answer(struct conn *c, const struct chidx_chan *ch)
 }
 
 void
-sess_channel_confirmed(struct server *s, const char *name, size_t n)
+sess_channel_confirmed(struct server *s, struct chidx_chan *ch)
 {
-	struct chidx_chan *ch = chidx_find(&s->channels, name, n);
-
-	if (ch == NULL || ch->mark) {
+	if (ch->mark) {
 		return;
 	}
 	ch->mark = 1;

@@ -14,6 +14,7 @@
 
 struct conn;
 struct server;
+struct chidx_chan;
 struct mw_pub;
 
 /* The WebSocket just opened: arms the handshake and pong timers. */
@@ -40,9 +41,10 @@ void sess_deliver(
 /* An inbound action of c settled later: handles the packets after it,
  * then reads again. */
 void sess_resume(struct conn *c);
-/* The owner broker has this worker's subscription to the channel: answers
- * the subscribes that were waiting for it. */
-void sess_channel_confirmed(struct server *s, const char *name, size_t n);
+/* The owner broker has this worker's subscription to the channel ch (as it
+ * is now: cluster.c checks which SUB was answered): answers the subscribes
+ * that were waiting for it. */
+void sess_channel_confirmed(struct server *s, struct chidx_chan *ch);
 /* Server-side operations (the plugin API's). */
 /* The socket's verified claims (JSON object), or NULL. */
 const char *sess_claims(struct conn *c, size_t *len);

@@ -414,6 +414,42 @@ describe('cluster of 2 brokers × 2 workers: pub/sub across workers', { skip: SK
 		}
 	});
 
+	test('subscribe, unsubscribe and subscribe again in one batch: both answered, then a publish from the other worker arrives', async () => {
+		// The worker sends SUB, UNSUB, SUB for the channel before the broker
+		// answers the first SUB; that answer must not confirm the second
+		// (worker/subq.c), and the second's answer must.
+		const N = 20;
+		const subs = [];
+		const pubs = [];
+		try {
+			for (let i = 0; i < N; i++) {
+				const ch = `resub-${process.pid}-${i}`;
+				const sub = await openRaw(cluster.workers[1]);
+				const pub = await openRaw(cluster.workers[0]);
+				subs.push(sub);
+				pubs.push(pub);
+				await sub.sendText(JSON.stringify([
+					{ event: '#subscribe', data: { channel: ch }, cid: 11 },
+					{ event: '#unsubscribe', data: ch, cid: 12 },
+					{ event: '#subscribe', data: { channel: ch }, cid: 13 },
+				]));
+				const rids = [];
+				while (rids.length < 3) {
+					const p = await nextPacket(sub, 3000);
+					assert.ok(p !== null, `channel ${i}: answers so far ${JSON.stringify(rids)}`);
+					assert.ok(p.rid !== undefined && p.error === undefined, `got ${JSON.stringify(p)}`);
+					rids.push(p.rid);
+				}
+				assert.deepEqual(rids, [11, 12, 13]);
+				await publish(pub, ch, 'after');
+				const p = await nextPacket(sub, 3000);
+				assert.ok(isPublishOf(p, ch) && p.data.data === 'after', `channel ${i}: got ${JSON.stringify(p)}`);
+			}
+		} finally {
+			await closeAll(subs, pubs);
+		}
+	});
+
 	test('2,000 publishes of one client to one channel arrive in order on both workers', async () => {
 		const N = 2000;
 		for (const j of [0, 1]) {

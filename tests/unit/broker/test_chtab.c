@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/unit.h"
 #include "broker/chtab.h"
 #include "common/hash.h"
 
@@ -82,17 +83,11 @@ main(void)
 {
 	Suite *s = suite_create("chtab");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	hash_seed_random();
 	tcase_add_test(tc, test_add_remove);
 	tcase_add_test(tc, test_many_workers_and_remove_worker);
 	tcase_add_test(tc, test_binary_names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

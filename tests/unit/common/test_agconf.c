@@ -1,3 +1,4 @@
+#include "tests/unit/unit.h"
 #include "common/agconf.h"
 
 #include <check.h>
@@ -365,11 +366,5 @@ agconf_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(agconf_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(agconf_suite());
 }

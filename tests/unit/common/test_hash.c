@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "tests/unit/unit.h"
 #include "common/hash.h"
 
 /* The published SipHash-2-4 vectors: key 00 01 .. 0f, message 00 01 .. n-1
@@ -230,11 +231,5 @@ hash_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(hash_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(hash_suite());
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/unit.h"
 #include "common/hrw.h"
 
 /*
@@ -247,11 +248,5 @@ hrw_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(hrw_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(hrw_suite());
 }

@@ -13,6 +13,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/pair1/pair.h>
 
+#include "tests/unit/unit.h"
 #include "common/link.h"
 #include "common/logger.h"
 
@@ -729,13 +730,10 @@ link_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(link_suite());
-	int failed;
+	int rc;
 
 	logger_set_name("test_link");
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = unit_run(link_suite());
 	nng_fini();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return rc;
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/unit.h"
 #include "common/mem.h"
 #include "common/rbuf.h"
 #include "common/strbuf.h"
@@ -91,17 +92,11 @@ main(void)
 {
 	Suite *s = suite_create("strbuf");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_append_and_grow);
 	tcase_add_test(tc, test_json_escape);
 	tcase_add_test(tc, test_steal);
 	tcase_add_test(tc, test_rbuf_refs);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

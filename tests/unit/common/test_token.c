@@ -5,6 +5,7 @@
  * expected errors are jsonwebtoken 9's (spec §3.3, §7.3, transcripts 02-07,
  * 32-34).
  */
+#include "tests/unit/unit.h"
 #include "common/agconf.h"
 #include "common/jws.h"
 #include "common/token.h"
@@ -1413,8 +1414,7 @@ token_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
+	int rc;
 
 	rsa = EVP_RSA_gen(2048);
 	rsa1024 = EVP_RSA_gen(1024);
@@ -1423,10 +1423,7 @@ main(void)
 	p521 = EVP_EC_gen("P-521");
 	ed25519 = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	ed448 = EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
-	sr = srunner_create(token_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = unit_run(token_suite());
 	EVP_PKEY_free(rsa);
 	EVP_PKEY_free(rsa1024);
 	EVP_PKEY_free(p256);
@@ -1434,5 +1431,5 @@ main(void)
 	EVP_PKEY_free(p521);
 	EVP_PKEY_free(ed25519);
 	EVP_PKEY_free(ed448);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return rc;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/unit.h"
 #include "common/twheel.h"
 
 struct tnode {
@@ -785,11 +786,5 @@ twheel_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(twheel_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return unit_run(twheel_suite());
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/unit.h"
 #include "tools/agbench_multi.h"
 #include "tools/agbench_topo.h"
 
@@ -93,11 +94,5 @@ topo_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(topo_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(topo_suite());
 }

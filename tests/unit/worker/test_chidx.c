@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/unit.h"
 #include "common/hash.h"
 #include "worker/chidx.h"
 
@@ -70,6 +71,33 @@ START_TEST(test_subscribe_unsubscribe)
 	ck_assert_int_eq(lasts, 1);
 	ck_assert_ptr_null(chidx_find(&x, "room", 4));
 	ck_assert_uint_eq(x.nchans, 0);
+	chidx_fini(&x);
+}
+END_TEST
+
+/* A channel made again after its last subscriber left is a new generation:
+ * a new serial, and the hash is hash_bytes of the name (what cluster.c
+ * matches the broker's answers with). */
+START_TEST(test_serial_per_generation)
+{
+	struct chidx x;
+	struct sub a = { 1, { 0 } };
+	uint64_t first;
+
+	chidx_init(&x);
+	chidx_subscribe(&x, &a, &a.list, "room", 4);
+	first = chidx_find(&x, "room", 4)->serial;
+	ck_assert_uint_ne(first, 0);
+	ck_assert_uint_eq(
+	    chidx_find(&x, "room", 4)->hash, hash_bytes("room", 4));
+	chidx_unsubscribe(&x, &a.list, "room", 4);
+	chidx_subscribe(&x, &a, &a.list, "room", 4);
+	ck_assert_uint_ne(chidx_find(&x, "room", 4)->serial, first);
+	chidx_subscribe(&x, &a, &a.list, "hall", 4);
+	ck_assert_uint_ne(chidx_find(&x, "hall", 4)->serial,
+	    chidx_find(&x, "room", 4)->serial);
+	chidx_unsubscribe_all(&x, &a.list);
+	chidx_list_fini(&a.list);
 	chidx_fini(&x);
 }
 END_TEST
@@ -171,18 +199,13 @@ main(void)
 {
 	Suite *s = suite_create("chidx");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_subscribe_unsubscribe);
+	tcase_add_test(tc, test_serial_per_generation);
 	tcase_add_test(tc, test_binary_names);
 	tcase_add_test(tc, test_random_against_model);
 	tcase_add_test(tc, test_many_channels_grow);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

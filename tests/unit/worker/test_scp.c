@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/unit.h"
 #include "common/mem.h"
 #include "worker/scp.h"
 
@@ -287,8 +288,6 @@ main(void)
 {
 	Suite *s = suite_create("scp");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_handshake_packet);
@@ -302,9 +301,5 @@ main(void)
 	tcase_add_test(tc, test_truncated_everywhere);
 	tcase_add_test(tc, test_writers);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(s);
 }

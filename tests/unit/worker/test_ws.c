@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/unit.h"
 #include "common/mem.h"
 #include "worker/ws.h"
 
@@ -1258,11 +1259,5 @@ ws_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(ws_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+	return unit_run(ws_suite());
 }
