@@ -63,9 +63,6 @@ put_channel(
 	link_put(l, &env);
 }
 
-/* The channel index's hooks: the owner learns of a channel when this
- * worker gets its first local subscriber and loses its last one. Sent
- * whether the link is up or not: a resync follows every reconnect. */
 /* A SUB for ch, remembered until the broker answers it. */
 static void
 put_sub(struct cluster_broker *b, const struct chidx_chan *ch)
@@ -74,6 +71,9 @@ put_sub(struct cluster_broker *b, const struct chidx_chan *ch)
 	subq_push(&b->sent, ch->hash, ch->serial);
 }
 
+/* The channel index's hooks: the owner learns of a channel when this
+ * worker gets its first local subscriber and loses its last one. Sent
+ * whether the link is up or not: a resync follows every reconnect. */
 static void
 on_first(void *arg, const struct chidx_chan *ch)
 {

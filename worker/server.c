@@ -230,27 +230,13 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	twheel_advance(&s->wheel, now, on_wheel, &now);
 }
 
+/* Writes host ":" port to out (n bytes), or "" if it does not fit; no
+ * printf: this runs for every connection. */
 static void
-format_peer(const struct sockaddr *sa, char *out, size_t n)
+put_host_port(char *out, size_t n, const char *host, unsigned port)
 {
-	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *) sa;
-
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *) sa;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-	}
-	/* host ":" port without printf: this runs for every connection */
-	size_t len = strnlen(host, sizeof(host));
+	size_t len = strlen(host), nd = 0;
 	char digits[8];
-	size_t nd = 0;
 
 	do {
 		digits[nd++] = (char) ('0' + port % 10);
@@ -266,6 +252,26 @@ format_peer(const struct sockaddr *sa, char *out, size_t n)
 		out[len++] = digits[--nd];
 	}
 	out[len] = '\0';
+}
+
+static void
+format_peer(const struct sockaddr *sa, char *out, size_t n)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *) sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *) sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+	}
+	put_host_port(out, n, host, port);
 }
 
 /* At max_connections the newcomer gets a 503 it can read, not a reset. */
