@@ -395,6 +395,87 @@ scp_decode(struct scp_decoder *d, const char *text, size_t len)
 	return SCP_PACKETS;
 }
 
+#define PUB_HEAD "{\"event\":\"#publish\",\"data\":{\"channel\":\""
+#define PUB_DATA ",\"data\":"
+#define PUB_CID  ",\"cid\":"
+
+/* 1 when p[*i..] starts with the literal lit (of n bytes); moves *i past. */
+static int
+match_lit(
+    const unsigned char *p, size_t len, size_t *i, const char *lit, size_t n)
+{
+	if (len - *i < n || memcmp(p + *i, lit, n) != 0) {
+		return 0;
+	}
+	*i += n;
+	return 1;
+}
+
+/* A cid as JSON.stringify writes a positive integer: 0 or [1-9][0-9]*. */
+static size_t
+match_digits(const unsigned char *p, size_t len, size_t i)
+{
+	size_t at = i;
+
+	if (i < len && p[i] == '0') {
+		return 1;
+	}
+	while (i < len && p[i] >= '0' && p[i] <= '9') {
+		i++;
+	}
+	return i - at;
+}
+
+int
+scp_match_publish(struct scp_decoder *d, const char *text, size_t len,
+    struct scp_publish *out)
+{
+	const unsigned char *p = (const unsigned char *) text;
+	/* the payload is a member's value of the data object: depth 2, no
+	 * tokens, as scp_decode checks it */
+	struct tz z = { d, p, len, 0, 2, 0, 1 };
+	size_t i = 0, at, n;
+
+	if (!match_lit(p, len, &i, PUB_HEAD, sizeof(PUB_HEAD) - 1)) {
+		return 0;
+	}
+	for (at = i; i < len && tz_plain[p[i]]; i++) { }
+	if (i == len || p[i] != '"') {
+		return 0; /* an escape, a control character: the full decoder
+		           */
+	}
+	out->channel = (struct scp_span) { text + at, i - at };
+	i++;
+	if (!match_lit(p, len, &i, PUB_DATA, sizeof(PUB_DATA) - 1)) {
+		return 0;
+	}
+	if (d->cap == 0) {
+		/* tz_container touches token 0 even when quiet */
+		d->cap = 64;
+		d->toks = mem_alloc(d->cap * sizeof(*d->toks));
+	}
+	z.i = at = i;
+	if (i == len || p[i] == ' ' || p[i] == '\t' || p[i] == '\n'
+	    || p[i] == '\r' || tz_value(&z) < 0) {
+		return 0;
+	}
+	out->data = (struct scp_span) { text + at, z.i - at };
+	i = z.i;
+	out->cid = (struct scp_span) { NULL, 0 };
+	if (!match_lit(p, len, &i, "}", 1)) {
+		return 0;
+	}
+	if (match_lit(p, len, &i, PUB_CID, sizeof(PUB_CID) - 1)) {
+		n = match_digits(p, len, i);
+		if (n == 0) {
+			return 0;
+		}
+		out->cid = (struct scp_span) { text + i, n };
+		i += n;
+	}
+	return match_lit(p, len, &i, "}", 1) && i == len;
+}
+
 static int
 is_number(const struct scp_decoder *d, int t)
 {

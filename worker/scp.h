@@ -82,6 +82,26 @@ void scp_decoder_fini(struct scp_decoder *d);
 enum scp_result scp_decode(
     struct scp_decoder *d, const char *text, size_t len);
 
+/* A #publish read by scp_match_publish. */
+struct scp_publish {
+	struct scp_span channel; /* the name: no escapes in it */
+	struct scp_span data;    /* the payload's JSON text */
+	struct scp_span cid;     /* its digits; p NULL when there is none */
+};
+
+/*
+ * The publish hot path: returns 1 and fills *out when text is exactly
+ * {"event":"#publish","data":{"channel":"NAME","data":VALUE}} or the same
+ * with ,"cid":DIGITS before the last brace (what the official clients
+ * send), NAME has no escapes, and VALUE is valid JSON (checked as
+ * scp_decode checks it, without tokens). Returns 0 for anything else,
+ * which scp_decode then reads in full: for every text it matches,
+ * scp_decode would give one packet with the same event, channel, data and
+ * cid. Uses d's token table only as scratch.
+ */
+int scp_match_publish(struct scp_decoder *d, const char *text, size_t len,
+    struct scp_publish *out);
+
 /* Returns 1 and fills *pkt with the next element of the batch (or the single
  * object), or 0 when all have been returned. */
 int scp_next(struct scp_decoder *d, struct scp_packet *pkt);

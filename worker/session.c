@@ -790,6 +790,21 @@ publish_in_done(struct agplugin_action *a)
 	sess_publish_local(c->srv, a->name, a->name_len, data_of(a));
 }
 
+/* A #publish whose channel name (n bytes) is in s->name. */
+static void
+publish_named(
+    struct conn *c, struct scp_span rid, size_t n, struct scp_span data)
+{
+	if (n > ENVELOPE_MAX_CHANNEL) {
+		if (rid.p != NULL) {
+			reply_error(c, rid, "InvalidActionError", LONG_NAME);
+		}
+		return;
+	}
+	run_inbound(c, AGPLUGIN_PUBLISH_IN, span(c->srv->name, n), data, rid,
+	    publish_in_done);
+}
+
 static void
 on_publish(struct conn *c, const struct scp_packet *p)
 {
@@ -798,7 +813,6 @@ on_publish(struct conn *c, const struct scp_packet *p)
 	    = p->cid != SCP_NONE ? scp_raw(&s->dec, p->cid) : no_data;
 	int ch = channel_of(&s->dec, p->data);
 	struct scp_span data = no_data;
-	size_t n;
 	int t;
 
 	if (!conf(c)->allow_client_publish || ch == SCP_NONE) {
@@ -814,15 +828,32 @@ on_publish(struct conn *c, const struct scp_packet *p)
 	if (t != SCP_NONE) {
 		data = scp_raw(&s->dec, t);
 	}
-	n = get_name(c, ch);
-	if (n > ENVELOPE_MAX_CHANNEL) {
-		if (rid.p != NULL) {
-			reply_error(c, rid, "InvalidActionError", LONG_NAME);
-		}
-		return;
+	publish_named(c, rid, get_name(c, ch), data);
+}
+
+/* A #publish in the shape the official clients send, read without the
+ * full decoder (scp_match_publish), as on_event and on_publish would.
+ * Returns 0 when the message needs them. */
+static int
+publish_fast(struct conn *c, const char *msg, size_t len)
+{
+	struct server *s = c->srv;
+	struct scp_publish p;
+
+	if (!c->handshaken || !conf(c)->allow_client_publish
+	    || mw_has(&s->plugins, AGPLUGIN_MIDDLEWARE_INBOUND)
+	    || !scp_match_publish(&s->dec, msg, len, &p)) {
+		return 0;
 	}
-	run_inbound(c, AGPLUGIN_PUBLISH_IN, span(s->name, n), data, rid,
-	    publish_in_done);
+	check_expiry(c);
+	if (s->name_cap < p.channel.n + 1) {
+		s->name_cap = p.channel.n + 1;
+		s->name = mem_realloc(s->name, s->name_cap);
+	}
+	memcpy(s->name, p.channel.p, p.channel.n);
+	s->name[p.channel.n] = '\0';
+	publish_named(c, p.cid, p.channel.n, p.data);
+	return 1;
 }
 
 static void
@@ -1127,6 +1158,9 @@ handle_message(struct conn *c, int text, const char *msg, size_t len)
 			return;
 		}
 		check_expiry(c);
+		return;
+	}
+	if (text && publish_fast(c, msg, len)) {
 		return;
 	}
 	if (!text || scp_decode(&c->srv->dec, msg, len) == SCP_RAW) {

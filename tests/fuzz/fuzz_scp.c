@@ -2,7 +2,9 @@
  * libFuzzer target for the SocketCluster packet codec: decode, walk every
  * packet, read every field the session reads, and unescape every string.
  * Differential: an object or array is a packet exactly when
- * common/tjson.c, the strict JSON.parse-like reader of tokens, accepts it.
+ * common/tjson.c, the strict JSON.parse-like reader of tokens, accepts it;
+ * and whatever the publish fast path (scp_match_publish) takes, the full
+ * decoder reads as one #publish with the same channel, data and cid.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +56,41 @@ tjson_container(const char *text, size_t size)
 	return ok;
 }
 
+static int
+span_eq(struct scp_span a, struct scp_span b)
+{
+	return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
+}
+
+/* What scp_match_publish took must be what the full decoder sees. */
+static void
+check_fast_publish(struct scp_decoder *d, const char *text, size_t size)
+{
+	struct scp_publish fp;
+	struct scp_packet p;
+	int ch, payload;
+
+	if (!scp_match_publish(d, text, size, &fp)) {
+		return;
+	}
+	if (scp_decode(d, text, size) != SCP_PACKETS || d->is_array
+	    || !scp_next(d, &p) || !scp_str_eq(d, p.event, "#publish")) {
+		abort();
+	}
+	ch = scp_field(d, p.data, "channel");
+	payload = scp_field(d, p.data, "data");
+	if (ch == SCP_NONE || payload == SCP_NONE || !scp_is_string(d, ch)
+	    || !span_eq(scp_str_raw(d, ch), fp.channel)
+	    || !span_eq(scp_raw(d, payload), fp.data)) {
+		abort();
+	}
+	if (fp.cid.p == NULL
+	        ? p.cid != SCP_NONE
+	        : p.cid == SCP_NONE || !span_eq(scp_raw(d, p.cid), fp.cid)) {
+		abort();
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -81,6 +118,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 	}
+	check_fast_publish(&d, text, size);
 	scp_decoder_fini(&d);
 	free(text);
 	return 0;

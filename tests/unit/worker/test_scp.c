@@ -249,6 +249,151 @@ START_TEST(test_truncated_everywhere)
 }
 END_TEST
 
+/* What the full decoder makes of a text the fast path matched: one
+ * #publish packet with the same channel, data and cid. */
+static void
+check_same_as_full(const char *s, const struct scp_publish *fp)
+{
+	struct scp_packet p;
+	int ch, data;
+
+	one(s, &p);
+	ck_assert_int_eq(scp_next(&d, &p) == 0, 1);
+	one(s, &p);
+	ck_assert(scp_str_eq(&d, p.event, "#publish"));
+	ch = scp_field(&d, p.data, "channel");
+	data = scp_field(&d, p.data, "data");
+	ck_assert(scp_is_string(&d, ch));
+	ck_assert(scp_str_raw(&d, ch).n == fp->channel.n
+	    && memcmp(scp_str_raw(&d, ch).p, fp->channel.p, fp->channel.n)
+	        == 0);
+	ck_assert(scp_raw(&d, data).n == fp->data.n
+	    && memcmp(scp_raw(&d, data).p, fp->data.p, fp->data.n) == 0);
+	if (fp->cid.p == NULL) {
+		ck_assert_int_eq(p.cid, SCP_NONE);
+	} else {
+		ck_assert(scp_raw(&d, p.cid).n == fp->cid.n
+		    && memcmp(scp_raw(&d, p.cid).p, fp->cid.p, fp->cid.n)
+		        == 0);
+	}
+}
+
+/* The shapes the official clients send: read without tokens, and exactly
+ * as the full decoder reads them. */
+START_TEST(test_publish_fast_matches)
+{
+	static const char *ok[] = {
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"room\","
+		"\"data\":\"hi\"}}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"room\","
+		"\"data\":{\"a\":[1,2,{\"b\":null}]}},\"cid\":12}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"\",\"data\":"
+		"0},\"cid\":0}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"r\xc3\xa9\","
+		"\"data\":-1.5e3}}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"x\",\"data\":"
+		"null}}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"x\",\"data\":"
+		"[ 1 , \"\\u00e9\\n\" ]}}",
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		struct scp_publish fp;
+
+		ck_assert_msg(
+		    scp_match_publish(&d, ok[i], strlen(ok[i]), &fp) == 1,
+		    "%s", ok[i]);
+		check_same_as_full(ok[i], &fp);
+	}
+}
+END_TEST
+
+/* Everything else goes to the full decoder: other shapes, escapes in the
+ * name, blanks, invalid JSON in the payload, a cid that is not a plain
+ * integer, bytes after the end. */
+START_TEST(test_publish_fast_declines)
+{
+	static const char *no[] = {
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"ro\\u006fm\","
+		"\"data\":1}}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"room\"}}",
+		"{\"event\":\"#publish\",\"data\":{\"data\":1,\"channel\":"
+		"\"room\"}}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"room\","
+		"\"data\": 1}}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"room\","
+		"\"data\":1 }}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"room\","
+		"\"data\":1}} ",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"room\","
+		"\"data\":[1,]}}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"room\","
+		"\"data\":01}}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"room\","
+		"\"data\":1},\"cid\":-1}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"room\","
+		"\"data\":1},\"cid\":01}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"room\","
+		"\"data\":1},\"cid\":1.5}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"room\","
+		"\"data\":1},\"cid\":}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"room\","
+		"\"data\":1}}x",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"room\","
+		"\"data\":1}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"ro\x01m\","
+		"\"data\":1}}",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"room",
+		"{\"event\":\"#publish\",\"data\":{\"channel\":\"room\","
+		"\"data\":",
+		"[{\"event\":\"#publish\",\"data\":{\"channel\":\"room\","
+		"\"data\":1}}]",
+		"{\"event\":\"#subscribe\",\"data\":{\"channel\":\"room\"},"
+		"\"cid\":2}",
+		"{\"cid\":1,\"event\":\"#publish\",\"data\":{\"channel\":"
+		"\"room\",\"data\":1}}",
+	};
+
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		struct scp_publish fp;
+
+		ck_assert_msg(
+		    scp_match_publish(&d, no[i], strlen(no[i]), &fp) == 0,
+		    "%s", no[i]);
+	}
+}
+END_TEST
+
+/* A payload nested as deep as the full decoder allows is taken, one level
+ * more is not (by either). */
+START_TEST(test_publish_fast_depth)
+{
+	struct strbuf sb;
+	struct scp_publish fp;
+
+	for (int extra = 0; extra < 2; extra++) {
+		int levels = SCP_MAX_DEPTH - 2 + extra;
+
+		sb_init(&sb);
+		sb_adds(&sb,
+		    "{\"event\":\"#publish\",\"data\":{\"channel\":\"x\","
+		    "\"data\":");
+		for (int i = 0; i < levels; i++) {
+			sb_adds(&sb, "[");
+		}
+		for (int i = 0; i < levels; i++) {
+			sb_adds(&sb, "]");
+		}
+		sb_adds(&sb, "}}");
+		ck_assert_int_eq(
+		    scp_match_publish(&d, sb.data, sb.len, &fp), !extra);
+		ck_assert_int_eq(scp_decode(&d, sb.data, sb.len),
+		    extra ? SCP_RAW : SCP_PACKETS);
+		sb_fini(&sb);
+	}
+}
+END_TEST
+
 START_TEST(test_writers)
 {
 	struct strbuf sb;
@@ -300,6 +445,9 @@ main(void)
 	tcase_add_test(tc, test_deep_nesting);
 	tcase_add_test(tc, test_truncated_everywhere);
 	tcase_add_test(tc, test_writers);
+	tcase_add_test(tc, test_publish_fast_matches);
+	tcase_add_test(tc, test_publish_fast_declines);
+	tcase_add_test(tc, test_publish_fast_depth);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
