@@ -859,6 +859,36 @@ scp_put_publish(
 	SB_ADDL(sb, "}}");
 }
 
+size_t
+scp_publish_plain_len(const char *chan, size_t chan_len, struct scp_span data)
+{
+	for (size_t i = 0; i < chan_len; i++) {
+		if (!tz_plain[(unsigned char) chan[i]]) {
+			return 0;
+		}
+	}
+	return sizeof(PUB_HEAD) - 1 + chan_len + 1
+	    + (data.p != NULL ? sizeof(PUB_DATA) - 1 + data.n : 0) + 2;
+}
+
+void
+scp_write_publish(
+    char *out, const char *chan, size_t chan_len, struct scp_span data)
+{
+	memcpy(out, PUB_HEAD, sizeof(PUB_HEAD) - 1);
+	out += sizeof(PUB_HEAD) - 1;
+	memcpy(out, chan, chan_len);
+	out += chan_len;
+	*out++ = '"';
+	if (data.p != NULL) {
+		memcpy(out, PUB_DATA, sizeof(PUB_DATA) - 1);
+		out += sizeof(PUB_DATA) - 1;
+		memcpy(out, data.p, data.n);
+		out += data.n;
+	}
+	memcpy(out, "}}", 2);
+}
+
 void
 scp_put_event(struct strbuf *sb, const char *event, struct scp_span data)
 {

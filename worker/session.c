@@ -17,6 +17,7 @@
 #include "worker/rpc.h"
 #include "worker/scp.h"
 #include "worker/server.h"
+#include "worker/ws.h"
 
 /* Close codes of spec §9. */
 enum {
@@ -674,6 +675,27 @@ publish_through_mw(struct server *s, struct chidx_chan *ch, struct mw_pub *p)
 	mem_free(subs);
 }
 
+/* The #publish frame of a channel's message, written straight into its
+ * buffer unless the name needs escaping. */
+static struct rbuf *
+publish_frame(
+    struct server *s, const char *name, size_t n, struct scp_span data)
+{
+	size_t len = scp_publish_plain_len(name, n, data);
+	struct rbuf *b;
+
+	if (len == 0) {
+		sb_reset(&s->out);
+		scp_put_publish(&s->out, name, n, data);
+		return conn_text_frame(s->out.data, s->out.len);
+	}
+	b = rbuf_new(ws_frame_size(len));
+	scp_write_publish(
+	    (char *) b->data + ws_header(b->data, WS_OP_TEXT, len), name, n,
+	    data);
+	return b;
+}
+
 /* Builds the #publish frame once and queues the same bytes on every local
  * subscriber. */
 void
@@ -687,9 +709,7 @@ sess_publish_local(
 	if (ch == NULL) {
 		return;
 	}
-	sb_reset(&s->out);
-	scp_put_publish(&s->out, name, n, data);
-	shared.frame = conn_text_frame(s->out.data, s->out.len);
+	shared.frame = publish_frame(s, name, n, data);
 	if (!mw_has(&s->plugins, AGPLUGIN_MIDDLEWARE_OUTBOUND)) {
 		for (uint32_t i = 0; i < ch->nsubs; i++) {
 			sess_deliver(ch->subs[i].owner, &shared, NULL, 0);

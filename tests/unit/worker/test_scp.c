@@ -394,6 +394,38 @@ START_TEST(test_publish_fast_depth)
 }
 END_TEST
 
+/* A #publish written straight into its frame is what scp_put_publish
+ * writes; a name that needs escaping is left to it. */
+START_TEST(test_write_publish_same_as_put)
+{
+	static const char *names[] = { "room", "", "r\xc3\xa9", "a/b:c" };
+	struct scp_span datas[]
+	    = { { "{\"x\":[1]}", 9 }, { "null", 4 }, { NULL, 0 } };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		for (size_t k = 0; k < sizeof(datas) / sizeof(datas[0]); k++) {
+			struct strbuf sb;
+			size_t n = scp_publish_plain_len(
+			    names[i], strlen(names[i]), datas[k]);
+			char *out = mem_alloc(n);
+
+			sb_init(&sb);
+			scp_put_publish(
+			    &sb, names[i], strlen(names[i]), datas[k]);
+			ck_assert_uint_eq(n, sb.len);
+			scp_write_publish(
+			    out, names[i], strlen(names[i]), datas[k]);
+			ck_assert(memcmp(out, sb.data, n) == 0);
+			mem_free(out);
+			sb_fini(&sb);
+		}
+	}
+	ck_assert_uint_eq(scp_publish_plain_len("a\"b", 3, datas[0]), 0);
+	ck_assert_uint_eq(scp_publish_plain_len("a\\b", 3, datas[0]), 0);
+	ck_assert_uint_eq(scp_publish_plain_len("a\nb", 3, datas[0]), 0);
+}
+END_TEST
+
 START_TEST(test_writers)
 {
 	struct strbuf sb;
@@ -445,6 +477,7 @@ main(void)
 	tcase_add_test(tc, test_deep_nesting);
 	tcase_add_test(tc, test_truncated_everywhere);
 	tcase_add_test(tc, test_writers);
+	tcase_add_test(tc, test_write_publish_same_as_put);
 	tcase_add_test(tc, test_publish_fast_matches);
 	tcase_add_test(tc, test_publish_fast_declines);
 	tcase_add_test(tc, test_publish_fast_depth);
