@@ -41,28 +41,50 @@ read_cpu(pid_t pid, double *cpu)
 	return 0;
 }
 
+/* Reads the "key: number" lines of path named in keys[0..n) into vals
+ * (in the same order); returns how many of them it found, or -1 when the
+ * file cannot be read. */
+static int
+read_keyed(const char *path, const char *const *keys, long long *vals, int n)
+{
+	char line[256];
+	int found = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f == NULL) {
+		return -1;
+	}
+	while (found < n && fgets(line, sizeof(line), f) != NULL) {
+		for (int k = 0; k < n; k++) {
+			size_t kl = strlen(keys[k]);
+
+			if (strncmp(line, keys[k], kl) == 0
+			    && line[kl] == ':') {
+				vals[k] = strtoll(line + kl + 1, NULL, 10);
+				found++;
+				break;
+			}
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 /* Reads VmRSS and RssAnon (kB) of /proc/pid/status. */
 static int
 read_rss(pid_t pid, long *rss, long *anon)
 {
-	char path[64], line[256];
-	FILE *f;
-	int found = 0;
+	static const char *const keys[] = { "VmRSS", "RssAnon" };
+	char path[64];
+	long long v[2];
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
-	f = fopen(path, "r");
-	if (f == NULL) {
+	if (read_keyed(path, keys, v, 2) != 2) {
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "VmRSS: %ld", rss) == 1) {
-			found++;
-		} else if (sscanf(line, "RssAnon: %ld", anon) == 1) {
-			found++;
-		}
-	}
-	fclose(f);
-	return found == 2 ? 0 : -1;
+	*rss = (long) v[0];
+	*anon = (long) v[1];
+	return 0;
 }
 
 /* Adds syscr and syscw of /proc/pid/io: how many reads and writes the
@@ -71,23 +93,15 @@ read_rss(pid_t pid, long *rss, long *anon)
 static void
 read_io(pid_t pid, struct agbench_proc_sample *s)
 {
-	char path[64], line[256];
-	unsigned long long v;
-	FILE *f;
+	static const char *const keys[] = { "syscr", "syscw" };
+	char path[64];
+	long long v[2];
 
 	snprintf(path, sizeof(path), "/proc/%d/io", (int) pid);
-	f = fopen(path, "r");
-	if (f == NULL) {
-		return;
+	if (read_keyed(path, keys, v, 2) == 2) {
+		s->syscr += (unsigned long long) v[0];
+		s->syscw += (unsigned long long) v[1];
 	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "syscr: %llu", &v) == 1) {
-			s->syscr += v;
-		} else if (sscanf(line, "syscw: %llu", &v) == 1) {
-			s->syscw += v;
-		}
-	}
-	fclose(f);
 }
 
 static long
@@ -135,20 +149,10 @@ read_machine(struct agbench_proc_sample *s)
 static long
 read_slab(void)
 {
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
+	static const char *const keys[] = { "Slab" };
+	long long kb;
 
-	if (f == NULL) {
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "Slab: %ld", &kb) == 1) {
-			break;
-		}
-	}
-	fclose(f);
-	return kb;
+	return read_keyed("/proc/meminfo", keys, &kb, 1) == 1 ? (long) kb : -1;
 }
 
 void
