@@ -440,9 +440,9 @@ scp_match_publish(struct scp_decoder *d, const char *text, size_t len,
 		return 0;
 	}
 	for (at = i; i < len && tz_plain[p[i]]; i++) { }
+	/* an escape or a control character in the name: the full decoder */
 	if (i == len || p[i] != '"') {
-		return 0; /* an escape, a control character: the full decoder
-		           */
+		return 0;
 	}
 	out->channel = (struct scp_span) { text + at, i - at };
 	i++;
