@@ -9,6 +9,10 @@
  * than malloc's per-thread cache holds. */
 #define RBUF_SMALL_BLOCK 256
 #define RBUF_SMALL_MAX   (RBUF_SMALL_BLOCK - sizeof(struct rbuf))
+/* How many small buffers the free list holds at most, and how many alive
+ * count as pressure (a sixteenth short of it). */
+#define RBUF_POOL_SIZE  1024
+#define RBUF_POOL_PRESS (RBUF_POOL_SIZE - RBUF_POOL_SIZE / 16)
 /* Under AddressSanitizer every buffer goes back to malloc, so that a use
  * after the last unref is still caught. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -19,7 +23,7 @@
 #endif
 #endif
 #ifndef RBUF_POOL_MAX
-#define RBUF_POOL_MAX 1024
+#define RBUF_POOL_MAX RBUF_POOL_SIZE
 #endif
 
 struct rbuf_free {
@@ -28,12 +32,14 @@ struct rbuf_free {
 
 static struct rbuf_free *pool;
 static unsigned pool_n;
+static unsigned small_alive;
 
 struct rbuf *
 rbuf_new(size_t len)
 {
 	struct rbuf *b;
 
+	small_alive += len <= RBUF_SMALL_MAX;
 	if (len <= RBUF_SMALL_MAX && pool != NULL) {
 		b = (struct rbuf *) pool;
 		pool = pool->next;
@@ -74,6 +80,7 @@ rbuf_unref(struct rbuf *b)
 	if (b == NULL || --b->refs > 0) {
 		return;
 	}
+	small_alive -= b->len <= RBUF_SMALL_MAX;
 	if (b->len <= RBUF_SMALL_MAX && (int) pool_n < RBUF_POOL_MAX) {
 		struct rbuf_free *f = (struct rbuf_free *) b;
 
@@ -83,4 +90,10 @@ rbuf_unref(struct rbuf *b)
 		return;
 	}
 	mem_free(b);
+}
+
+int
+rbuf_pool_pressed(void)
+{
+	return small_alive >= RBUF_POOL_PRESS;
 }

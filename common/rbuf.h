@@ -31,5 +31,10 @@ rbuf_ref(struct rbuf *b)
 void rbuf_unref(struct rbuf *b);
 /* Frees the small buffers kept for reuse (at exit). */
 void rbuf_pool_fini(void);
+/* 1 when so many small buffers are alive that the next ones would come
+ * from malloc rather than the free list: a holder that can release some
+ * (a worker writing what it queued) should do so now. The same in every
+ * build, though the sanitizer build keeps no free list. */
+int rbuf_pool_pressed(void);
 
 #endif

@@ -78,7 +78,7 @@ struct conn {
 	struct conn_out *q; /* ring of queued frames, NULL when none */
 	uint32_t q_head;
 	uint32_t q_len;
-	uint32_t q_cap;
+	uint32_t q_cap; /* a power of two: indices wrap by mask */
 	size_t q_bytes;
 	struct chidx_list chans;
 	struct token_claims *auth; /* the verified token, NULL if none */

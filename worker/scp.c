@@ -399,12 +399,32 @@ scp_decode(struct scp_decoder *d, const char *text, size_t len)
 #define PUB_DATA ",\"data\":"
 #define PUB_CID  ",\"cid\":"
 
+/* memcmp(p, lit, n) == 0, a word at a time and inlined for the fixed
+ * literals below (the library's memcmp was 4 % of a worker's CPU in the
+ * echo benchmark). */
+static inline int
+lit_eq(const unsigned char *p, const char *lit, size_t n)
+{
+	uint64_t a, b, diff = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&a, p + i, 8);
+		memcpy(&b, lit + i, 8);
+		diff |= a ^ b;
+	}
+	for (; i < n; i++) {
+		diff |= (uint64_t) (p[i] ^ (unsigned char) lit[i]);
+	}
+	return diff == 0;
+}
+
 /* 1 when p[*i..] starts with the literal lit (of n bytes); moves *i past. */
-static int
+static inline int
 match_lit(
     const unsigned char *p, size_t len, size_t *i, const char *lit, size_t n)
 {
-	if (len - *i < n || memcmp(p + *i, lit, n) != 0) {
+	if (len - *i < n || !lit_eq(p + *i, lit, n)) {
 		return 0;
 	}
 	*i += n;

@@ -16,6 +16,7 @@
 
 #include "common/logger.h"
 #include "common/mem.h"
+#include "common/rbuf.h"
 #include "worker/conn.h"
 #include "worker/http.h"
 #include "worker/mw.h"
@@ -185,6 +186,29 @@ trim(struct server *s)
 	}
 }
 
+/* Writes the output queued on every socket since the last flush. */
+static void
+flush_dirty(struct server *s)
+{
+	while (s->dirty != NULL) {
+		struct conn *c = s->dirty;
+
+		s->dirty = c->next_dirty;
+		c->dirty = 0;
+		if (c->state != CONN_DEAD) {
+			conn_flush(c);
+		}
+	}
+}
+
+void
+server_relieve(struct server *s)
+{
+	if (rbuf_pool_pressed()) {
+		flush_dirty(s);
+	}
+}
+
 /* Runs once per loop turn after the I/O callbacks (lowest priority):
  * writes the output they queued, coalesced, then frees closed sockets. */
 static void
@@ -196,15 +220,7 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 	do {
 		resume_all(s);
 	} while (mw_run_ready(&s->plugins) || s->resume != NULL);
-	while (s->dirty != NULL) {
-		struct conn *c = s->dirty;
-
-		s->dirty = c->next_dirty;
-		c->dirty = 0;
-		if (c->state != CONN_DEAD) {
-			conn_flush(c);
-		}
-	}
+	flush_dirty(s);
 	reap(s);
 	trim(s);
 	if (s->stopping && s->nconns == 0) {

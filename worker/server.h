@@ -99,6 +99,12 @@ uint64_t server_now(void);
 
 /* Schedules the end-of-iteration flush for c (output queued). */
 void server_mark_dirty(struct server *s, struct conn *c);
+/* Writes the queued output before the loop turn ends when the frames
+ * waiting for it would otherwise outgrow the small-buffer free list
+ * (rbuf_pool_pressed): each socket still gets one write for all it was
+ * sent in between, and frames stay off malloc. Called after a socket's
+ * input was handled. */
+void server_relieve(struct server *s);
 /* Makes the end-of-turn work run (settled middleware to go on). */
 void server_wake(struct server *s);
 /* Resumes c's input at the end of this turn (its action settled). */

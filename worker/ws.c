@@ -133,12 +133,13 @@ ws_frame_parse(const struct ws_reader *r, const uint8_t *p, size_t avail,
 }
 
 /* XORs p with the repeating 4-byte key, eight bytes per step. Masking and
- * unmasking are the same operation. */
-static void
+ * unmasking are the same operation. Returns 1 when every byte it leaves is
+ * ASCII, which spares a text frame the UTF-8 check. */
+static int
 ws_xor_mask(uint8_t *p, size_t n, const uint8_t key[4])
 {
 	uint8_t key8[8];
-	uint64_t m, w;
+	uint64_t m, w, seen = 0;
 	size_t i = 0;
 
 	memcpy(key8, key, 4);
@@ -147,11 +148,14 @@ ws_xor_mask(uint8_t *p, size_t n, const uint8_t key[4])
 	for (; i + 8 <= n; i += 8) {
 		memcpy(&w, p + i, 8);
 		w ^= m;
+		seen |= w;
 		memcpy(p + i, &w, 8);
 	}
 	for (; i < n; i++) {
 		p[i] ^= key[i & 3];
+		seen |= p[i];
 	}
+	return (seen & UINT64_C(0x8080808080808080)) == 0;
 }
 
 /* Appends to the fragment buffer, growing it geometrically up to the
@@ -198,11 +202,12 @@ ws_frag_release(struct ws_reader *r)
 	}
 }
 
+/* ascii: every byte of data is known to be ASCII. */
 static enum ws_result
-ws_deliver(uint8_t opcode, const uint8_t *data, size_t len, struct ws_msg *msg,
-    uint16_t *close_code)
+ws_deliver(uint8_t opcode, const uint8_t *data, size_t len, int ascii,
+    struct ws_msg *msg, uint16_t *close_code)
 {
-	if (opcode == WS_OP_TEXT && !ws_utf8_valid(data, len)) {
+	if (opcode == WS_OP_TEXT && !ascii && !ws_utf8_valid(data, len)) {
 		*close_code = WS_CLOSE_BAD_DATA;
 		return WS_FAIL;
 	}
@@ -212,15 +217,18 @@ ws_deliver(uint8_t opcode, const uint8_t *data, size_t len, struct ws_msg *msg,
 	return WS_MSG;
 }
 
-/* Acts on one complete, unmasked frame whose header was validated. */
+/* Acts on one complete, unmasked frame whose header was validated (ascii:
+ * its payload is all ASCII). */
 static enum ws_result
 ws_frame_take(struct ws_reader *r, const struct ws_frame *f,
-    const uint8_t *payload, struct ws_msg *msg, uint16_t *close_code)
+    const uint8_t *payload, int ascii, struct ws_msg *msg,
+    uint16_t *close_code)
 {
 	uint8_t opcode;
 
 	if (ws_is_control(f->opcode) || (f->opcode != WS_OP_CONT && f->fin)) {
-		return ws_deliver(f->opcode, payload, f->len, msg, close_code);
+		return ws_deliver(
+		    f->opcode, payload, f->len, ascii, msg, close_code);
 	}
 	if (f->opcode != WS_OP_CONT) {
 		r->frag_opcode = f->opcode;
@@ -234,9 +242,9 @@ ws_frame_take(struct ws_reader *r, const struct ws_frame *f,
 	r->frag_opcode = 0;
 	if (r->frag == NULL) {
 		/* Only empty fragments: any valid pointer will do. */
-		return ws_deliver(opcode, payload, 0, msg, close_code);
+		return ws_deliver(opcode, payload, 0, 1, msg, close_code);
 	}
-	return ws_deliver(opcode, r->frag, r->frag_len, msg, close_code);
+	return ws_deliver(opcode, r->frag, r->frag_len, 0, msg, close_code);
 }
 
 void
@@ -264,7 +272,7 @@ ws_read(struct ws_reader *r, uint8_t *buf, size_t len, size_t *used,
 	enum ws_result res;
 	uint8_t *payload;
 	size_t off = 0;
-	int rc;
+	int rc, ascii;
 
 	ws_frag_release(r);
 	for (;;) {
@@ -274,9 +282,9 @@ ws_read(struct ws_reader *r, uint8_t *buf, size_t len, size_t *used,
 			return rc < 0 ? WS_FAIL : WS_NEED_MORE;
 		}
 		payload = buf + off + f.hdr_len;
-		ws_xor_mask(payload, f.len, f.key);
+		ascii = ws_xor_mask(payload, f.len, f.key);
 		off += f.hdr_len + f.len;
-		res = ws_frame_take(r, &f, payload, msg, close_code);
+		res = ws_frame_take(r, &f, payload, ascii, msg, close_code);
 		if (res != WS_NEED_MORE) {
 			*used = off;
 			return res;

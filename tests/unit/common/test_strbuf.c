@@ -87,6 +87,40 @@ START_TEST(test_rbuf_refs)
 }
 END_TEST
 
+/* Pressure is the count of small buffers alive, whatever the free list
+ * holds, and ends as they are released; large buffers do not count. */
+START_TEST(test_rbuf_pool_pressure)
+{
+	enum { N = 1024 };
+	struct rbuf **v = mem_alloc(N * sizeof(*v));
+	struct rbuf *big = rbuf_new(4096);
+	int i, first = -1;
+
+	ck_assert(!rbuf_pool_pressed());
+	for (i = 0; i < N; i++) {
+		v[i] = rbuf_new(100);
+		if (first < 0 && rbuf_pool_pressed()) {
+			first = i;
+		}
+	}
+	ck_assert_int_gt(first, N / 2);
+	ck_assert_int_lt(first, N);
+	for (i = N - 1; i >= first; i--) {
+		rbuf_unref(v[i]);
+	}
+	ck_assert(!rbuf_pool_pressed());
+	v[first] = rbuf_new(100);
+	ck_assert(rbuf_pool_pressed());
+	for (i = 0; i <= first; i++) {
+		rbuf_unref(v[i]);
+	}
+	ck_assert(!rbuf_pool_pressed());
+	rbuf_unref(big);
+	mem_free(v);
+	rbuf_pool_fini();
+}
+END_TEST
+
 int
 main(void)
 {
@@ -97,6 +131,7 @@ main(void)
 	tcase_add_test(tc, test_json_escape);
 	tcase_add_test(tc, test_steal);
 	tcase_add_test(tc, test_rbuf_refs);
+	tcase_add_test(tc, test_rbuf_pool_pressure);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

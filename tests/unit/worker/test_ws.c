@@ -946,6 +946,29 @@ START_TEST(test_utf8_every_offset)
 }
 END_TEST
 
+/* Unmasking notes whether a frame is all ASCII so that such a frame skips
+ * the UTF-8 check: a non-ASCII byte at any offset, in the eight-byte words
+ * or the tail, must still be checked. */
+START_TEST(test_text_frame_non_ascii_every_offset)
+{
+	char b[42];
+	struct stream s;
+
+	for (size_t i = 0; i + 3 <= 41; i++) {
+		memset(b, 'a', 41);
+		b[41] = '\0';
+		b[i] = (char) 0x80;
+		memset(&s, 0, sizeof(s));
+		add_str(&s, 1, WS_OP_TEXT, b);
+		expect_close(BIG, s.b, s.n, WS_CLOSE_BAD_DATA);
+		memcpy(b + i, "\xE2\x82\xAC", 3);
+		memset(&s, 0, sizeof(s));
+		add_str(&s, 1, WS_OP_TEXT, b);
+		expect_msg(BIG, s.b, s.n, WS_OP_TEXT, b, 41);
+	}
+}
+END_TEST
+
 static int
 parse_close(const void *body, size_t n, uint16_t *code, size_t *rlen)
 {
@@ -1232,6 +1255,7 @@ tc_text_and_close(void)
 	tcase_add_test(tc, test_utf8_across_fragments);
 	tcase_add_test(tc, test_utf8_vectors);
 	tcase_add_test(tc, test_utf8_every_offset);
+	tcase_add_test(tc, test_text_frame_non_ascii_every_offset);
 	tcase_add_test(tc, test_parse_close);
 	tcase_add_test(tc, test_parse_close_reason);
 	tcase_add_test(tc, test_close_body);
