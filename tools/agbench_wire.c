@@ -443,20 +443,53 @@ agbench_wire_packet(const char *s, size_t len, struct agbench_wire_packet *pkt)
 	return r == 0 ? 0 : -1;
 }
 
+/* Writes key (a quoted name and a colon, after sep) and the decimal v at
+ * out; returns the bytes written (at most 2 + 4 + 20). No printf: agbench
+ * writes a stamp per message, and snprintf was a quarter of its CPU. */
+static size_t
+put_member(char *out, char sep, char key, int64_t v)
+{
+	char digits[20];
+	uint64_t u = v < 0 ? 0 - (uint64_t) v : (uint64_t) v;
+	size_t n = 0, len = 0;
+
+	out[len++] = sep;
+	out[len++] = '"';
+	out[len++] = key;
+	out[len++] = '"';
+	out[len++] = ':';
+	if (v < 0) {
+		out[len++] = '-';
+	}
+	do {
+		digits[n++] = (char) ('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	while (n > 0) {
+		out[len++] = digits[--n];
+	}
+	return len;
+}
+
 size_t
 agbench_wire_stamp_encode(
     char *out, size_t cap, const struct agbench_wire_stamp *st, size_t pad)
 {
-	int n = snprintf(out, cap,
-	    "{\"c\":%lld,\"p\":%lld,\"s\":%lld,\"t\":%lld",
-	    (long long) st->chan, (long long) st->pub, (long long) st->seq,
-	    (long long) st->t);
-	size_t len;
+	char head[4 * 26];
+	/* Straight into out when the longest stamp fits. */
+	char *w = cap >= sizeof(head) + 2 ? out : head;
+	size_t len = 0;
 
-	if (n < 0 || (size_t) n + 2 > cap) {
+	len += put_member(w + len, '{', 'c', st->chan);
+	len += put_member(w + len, ',', 'p', st->pub);
+	len += put_member(w + len, ',', 's', st->seq);
+	len += put_member(w + len, ',', 't', st->t);
+	if (len + 2 > cap) {
 		return 0;
 	}
-	len = (size_t) n;
+	if (w == head) {
+		memcpy(out, head, len);
+	}
 	if (pad > len + 8) {
 		size_t x = pad - len - 8;
 		if (len + x + 8 > cap) {

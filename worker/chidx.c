@@ -70,6 +70,24 @@ chidx_find(const struct chidx *x, const char *name, size_t n)
 	return lookup(x, name, n, hash_bytes(name, n));
 }
 
+struct chidx_chan *
+chidx_find_hinted(
+    const struct chidx *x, const char *name, size_t n, struct chidx_hint *hint)
+{
+	struct chidx_chan *c = hint->chan;
+
+	/* A destroyed channel's memory may hold another by now: any removal
+	 * since the hint was taken makes it stale. */
+	if (c != NULL && hint->removals == x->removals && c->name_len == n
+	    && memcmp(c->name, name, n) == 0) {
+		return c;
+	}
+	c = chidx_find(x, name, n);
+	hint->chan = c;
+	hint->removals = x->removals;
+	return c;
+}
+
 static void
 grow(struct chidx *x)
 {
@@ -118,6 +136,7 @@ destroy(struct chidx *x, struct chidx_chan *c)
 	}
 	*pp = c->next;
 	x->nchans--;
+	x->removals++;
 	mem_free(c->subs);
 	mem_free(c);
 }

@@ -53,7 +53,8 @@ struct chidx {
 	struct chidx_chan **buckets;
 	size_t nbuckets; /* power of two */
 	size_t nchans;
-	uint64_t serials; /* the last serial given */
+	uint64_t serials;  /* the last serial given */
+	uint64_t removals; /* channels destroyed so far */
 	void (*on_first)(void *arg, const struct chidx_chan *ch);
 	void (*on_last)(void *arg, const struct chidx_chan *ch);
 	void *hook_arg;
@@ -69,6 +70,18 @@ void chidx_list_fini(struct chidx_list *l);
 /* Returns the channel or NULL. */
 struct chidx_chan *chidx_find(
     const struct chidx *x, const char *name, size_t n);
+/* A one-entry cache of chidx_find for a caller that looks up the same name
+ * again and again (a socket publishing to its channel): the channel found
+ * last and the index's removals then. */
+struct chidx_hint {
+	struct chidx_chan *chan;
+	uint64_t removals;
+};
+/* chidx_find through *hint: the cached channel is used, without hashing,
+ * while no channel has been destroyed since and its name is name; else
+ * the name is looked up and the answer cached. */
+struct chidx_chan *chidx_find_hinted(const struct chidx *x, const char *name,
+    size_t n, struct chidx_hint *hint);
 /* Returns 1 if the subscriber owning list holds the channel named. */
 int chidx_holds(const struct chidx *x, const struct chidx_list *list,
     const char *name, size_t n);

@@ -81,10 +81,11 @@ struct conn {
 	uint32_t q_cap; /* a power of two: indices wrap by mask */
 	size_t q_bytes;
 	struct chidx_list chans;
-	struct token_claims *auth; /* the verified token, NULL if none */
-	uint32_t nrequests;        /* invokes plugins have yet to answer */
-	uint32_t nactions;         /* middleware actions not settled */
-	uint32_t ncalls;           /* invokes of the client not answered */
+	struct chidx_hint pub_hint; /* the channel published to last */
+	struct token_claims *auth;  /* the verified token, NULL if none */
+	uint32_t nrequests;         /* invokes plugins have yet to answer */
+	uint32_t nactions;          /* middleware actions not settled */
+	uint32_t ncalls;            /* invokes of the client not answered */
 	uint32_t last_cid;      /* the cid of the last invoke of the client */
 	struct mw_outq *outq;   /* publishes behind a pending PUBLISH_OUT */
 	struct sess_rest *rest; /* the packets after a paused one */

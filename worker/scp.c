@@ -69,7 +69,10 @@ skip(const struct scp_decoder *d, int t)
  * (no control characters in strings, only JSON's escapes, JSON's number
  * grammar, the three literals) and records the tokens the accessors read.
  * Recursive descent, bounded by SCP_MAX_DEPTH; SCP_MAX_TOKENS bounds the
- * table. Every function returns -1 on invalid input.
+ * table. Values that are only checked (a publish's payload, anything
+ * nested deeper than the worker reads) go to tz_skip instead, which does
+ * without tokens and recursion. Every function returns -1 on invalid
+ * input.
  */
 struct tz {
 	struct scp_decoder *d;
@@ -78,7 +81,7 @@ struct tz {
 	size_t i;
 	int depth;
 	int opaque_from; /* containers this deep are checked, not recorded */
-	int quiet;       /* inside such a container: no tokens */
+	int quiet;       /* values are only checked (tz_skip), no tokens */
 };
 
 static int
@@ -87,9 +90,6 @@ tz_new(struct tz *z, int type, size_t start, size_t end)
 	struct scp_decoder *d = z->d;
 	struct scp_tok *t;
 
-	if (z->quiet) {
-		return 0;
-	}
 	if ((unsigned) d->ntoks == d->cap) {
 		if (d->cap >= SCP_MAX_TOKENS) {
 			return -1;
@@ -172,31 +172,44 @@ static const unsigned char tz_plain[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xf0 */
 };
 
-static int
-tz_string(struct tz *z)
+/* Where the string whose first byte is p[i] (after its opening quote)
+ * closes, or SIZE_MAX if it is not valid; *esc: it has escapes. */
+static size_t
+scan_string(const struct tz *z, size_t i, int *esc)
 {
-	size_t i = z->i + 1;
-	int t, esc = 0;
+	int t;
 
+	*esc = 0;
 	for (;;) {
 		while (i < z->n && tz_plain[z->p[i]]) {
 			i++;
 		}
 		if (i >= z->n || z->p[i] < 0x20) {
-			return -1;
+			return SIZE_MAX;
 		}
 		if (z->p[i] == '"') {
-			break;
+			return i;
 		}
 		t = tz_escape(z, i);
 		if (t < 0) {
-			return -1;
+			return SIZE_MAX;
 		}
 		i += (size_t) t;
-		esc = 1;
+		*esc = 1;
+	}
+}
+
+static int
+tz_string(struct tz *z)
+{
+	int t, esc;
+	size_t i = scan_string(z, z->i + 1, &esc);
+
+	if (i == SIZE_MAX) {
+		return -1;
 	}
 	t = tz_new(z, TOK_STRING, z->i + 1, i);
-	if (t >= 0 && !z->quiet) {
+	if (t >= 0) {
 		z->d->toks[t].esc = esc;
 	}
 	z->i = i + 1;
@@ -212,21 +225,22 @@ digits(const struct tz *z, size_t i)
 	return i;
 }
 
-/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-static int
-tz_number(struct tz *z)
+/* Where the number at p[i] ends, or SIZE_MAX if there is none:
+ * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static size_t
+scan_number(const struct tz *z, size_t i)
 {
-	size_t i = z->i + (z->p[z->i] == '-');
 	size_t at;
 
+	i += z->p[i] == '-';
 	if (i >= z->n || z->p[i] < '0' || z->p[i] > '9') {
-		return -1;
+		return SIZE_MAX;
 	}
 	i = z->p[i] == '0' ? i + 1 : digits(z, i);
 	if (i < z->n && z->p[i] == '.') {
 		at = ++i;
 		if ((i = digits(z, i)) == at) {
-			return -1;
+			return SIZE_MAX;
 		}
 	}
 	if (i < z->n && (z->p[i] == 'e' || z->p[i] == 'E')) {
@@ -234,12 +248,42 @@ tz_number(struct tz *z)
 		    && (z->p[i + 1] == '+' || z->p[i + 1] == '-');
 		at = ++i;
 		if ((i = digits(z, i)) == at) {
-			return -1;
+			return SIZE_MAX;
 		}
 	}
-	at = z->i;
+	return i;
+}
+
+static int
+tz_number(struct tz *z)
+{
+	size_t at = z->i, i = scan_number(z, z->i);
+
+	if (i == SIZE_MAX) {
+		return -1;
+	}
 	z->i = i;
 	return tz_new(z, TOK_PRIMITIVE, at, i);
+}
+
+/* memcmp(p, lit, n) == 0, a word at a time and inlined for fixed
+ * literals (the library's memcmp was 4 % of a worker's CPU in the echo
+ * benchmark). */
+static inline int
+lit_eq(const unsigned char *p, const char *lit, size_t n)
+{
+	uint64_t a, b, diff = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&a, p + i, 8);
+		memcpy(&b, lit + i, 8);
+		diff |= a ^ b;
+	}
+	for (; i < n; i++) {
+		diff |= (uint64_t) (p[i] ^ (unsigned char) lit[i]);
+	}
+	return diff == 0;
 }
 
 static int
@@ -247,11 +291,133 @@ tz_literal(struct tz *z, const char *word, size_t n)
 {
 	size_t at = z->i;
 
-	if (z->n - z->i < n || memcmp(z->p + z->i, word, n) != 0) {
+	if (z->n - z->i < n || !lit_eq(z->p + z->i, word, n)) {
 		return -1;
 	}
 	z->i += n;
 	return tz_new(z, TOK_PRIMITIVE, at, z->i);
+}
+
+static size_t
+blanks_end(const struct tz *z, size_t i)
+{
+	while (i < z->n
+	    && (z->p[i] == ' ' || z->p[i] == '\n' || z->p[i] == '\r'
+	        || z->p[i] == '\t')) {
+		i++;
+	}
+	return i;
+}
+
+/* A member's key and its colon at p[i..] (blanks allowed around); returns
+ * where its value may start, or SIZE_MAX. */
+static size_t
+skip_key(const struct tz *z, size_t i)
+{
+	int esc;
+
+	i = blanks_end(z, i);
+	if (i >= z->n || z->p[i] != '"') {
+		return SIZE_MAX;
+	}
+	i = scan_string(z, i + 1, &esc);
+	if (i == SIZE_MAX) {
+		return SIZE_MAX;
+	}
+	i = blanks_end(z, i + 1);
+	return i < z->n && z->p[i] == ':' ? i + 1 : SIZE_MAX;
+}
+
+static size_t
+skip_word(const struct tz *z, size_t i, const char *word, size_t n)
+{
+	return z->n - i >= n && lit_eq(z->p + i, word, n) ? i + n : SIZE_MAX;
+}
+
+/* A scalar at p[i] (not a container); returns where it ends, or SIZE_MAX. */
+static size_t
+skip_scalar(const struct tz *z, size_t i)
+{
+	int esc;
+
+	switch (z->p[i]) {
+	case '"':
+		i = scan_string(z, i + 1, &esc);
+		return i == SIZE_MAX ? i : i + 1;
+	case 't':
+		return skip_word(z, i, "true", 4);
+	case 'f':
+		return skip_word(z, i, "false", 5);
+	case 'n':
+		return skip_word(z, i, "null", 4);
+	default:
+		return scan_number(z, i);
+	}
+}
+
+/*
+ * Checks the value at z->i as the tokenizer would, for a value that is
+ * only checked (z->quiet): no tokens and no recursion. The nesting is a
+ * bit per level (1: an object), at most SCP_MAX_DEPTH in all. A publish's
+ * payload is such a value: this is the many-channels echo's inner loop.
+ */
+static int
+tz_skip(struct tz *z)
+{
+	const unsigned char *p = z->p;
+	size_t i = z->i;
+	uint64_t objs = 0;
+	int depth = 0;
+
+	for (;;) {
+		/* a value */
+		i = blanks_end(z, i);
+		if (i >= z->n) {
+			return -1;
+		}
+		if (p[i] == '{' || p[i] == '[') {
+			if (z->depth + depth + 1 > SCP_MAX_DEPTH) {
+				return -1;
+			}
+			objs = objs << 1 | (p[i] == '{');
+			depth++;
+			i = blanks_end(z, i + 1);
+			if (i >= z->n || p[i] != (objs & 1 ? '}' : ']')) {
+				if ((objs & 1)
+				    && (i = skip_key(z, i)) == SIZE_MAX) {
+					return -1;
+				}
+				continue;
+			}
+			objs >>= 1;
+			depth--;
+			i++;
+		} else if ((i = skip_scalar(z, i)) == SIZE_MAX) {
+			return -1;
+		}
+		/* after a value: the containers it closes, then a comma */
+		for (;;) {
+			if (depth == 0) {
+				z->i = i;
+				return 0;
+			}
+			i = blanks_end(z, i);
+			if (i < z->n && p[i] == (objs & 1 ? '}' : ']')) {
+				objs >>= 1;
+				depth--;
+				i++;
+				continue;
+			}
+			if (i >= z->n || p[i] != ',') {
+				return -1;
+			}
+			i++;
+			if ((objs & 1) && (i = skip_key(z, i)) == SIZE_MAX) {
+				return -1;
+			}
+			break;
+		}
+	}
 }
 
 static int tz_value(struct tz *z);
@@ -281,9 +447,7 @@ tz_member(struct tz *z)
 	if (z->i >= z->n || z->p[z->i] != '"' || (k = tz_string(z)) < 0) {
 		return -1;
 	}
-	if (!z->quiet) {
-		z->d->toks[k].size = 1;
-	}
+	z->d->toks[k].size = 1;
 	tz_blanks(z);
 	if (z->i >= z->n || z->p[z->i] != ':') {
 		return -1;
@@ -303,13 +467,22 @@ tz_container(struct tz *z)
 	int obj = z->p[z->i] == '{';
 	unsigned char close = obj ? '}' : ']';
 	int t = tz_new(z, obj ? TOK_OBJECT : TOK_ARRAY, z->i, 0);
-	int opaque = !z->quiet && z->depth + 1 >= z->opaque_from;
 	int more = 1;
 
-	if (t < 0 || ++z->depth > SCP_MAX_DEPTH) {
+	if (t < 0) {
 		return -1;
 	}
-	z->quiet += opaque;
+	if (z->depth + 1 >= z->opaque_from) {
+		if (tz_skip(z) < 0) {
+			return -1;
+		}
+		z->d->toks[t].end = (int) z->i;
+		z->d->toks[t].esc = 1;
+		return t;
+	}
+	if (++z->depth > SCP_MAX_DEPTH) {
+		return -1;
+	}
 	z->i++;
 	tz_blanks(z);
 	if (z->i < z->n && z->p[z->i] == close) {
@@ -320,16 +493,12 @@ tz_container(struct tz *z)
 		if ((obj ? tz_member(z) : tz_value(z)) < 0) {
 			return -1;
 		}
-		z->d->toks[t].size += !z->quiet;
+		z->d->toks[t].size++;
 		if ((more = tz_next(z, close)) < 0) {
 			return -1;
 		}
 	}
-	z->quiet -= opaque;
-	if (!z->quiet) {
-		z->d->toks[t].end = (int) z->i;
-		z->d->toks[t].esc = opaque;
-	}
+	z->d->toks[t].end = (int) z->i;
 	z->depth--;
 	return t;
 }
@@ -337,6 +506,9 @@ tz_container(struct tz *z)
 static int
 tz_value(struct tz *z)
 {
+	if (z->quiet) {
+		return tz_skip(z);
+	}
 	tz_blanks(z);
 	if (z->i >= z->n) {
 		return -1;
@@ -399,26 +571,6 @@ scp_decode(struct scp_decoder *d, const char *text, size_t len)
 #define PUB_DATA ",\"data\":"
 #define PUB_CID  ",\"cid\":"
 
-/* memcmp(p, lit, n) == 0, a word at a time and inlined for the fixed
- * literals below (the library's memcmp was 4 % of a worker's CPU in the
- * echo benchmark). */
-static inline int
-lit_eq(const unsigned char *p, const char *lit, size_t n)
-{
-	uint64_t a, b, diff = 0;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&a, p + i, 8);
-		memcpy(&b, lit + i, 8);
-		diff |= a ^ b;
-	}
-	for (; i < n; i++) {
-		diff |= (uint64_t) (p[i] ^ (unsigned char) lit[i]);
-	}
-	return diff == 0;
-}
-
 /* 1 when p[*i..] starts with the literal lit (of n bytes); moves *i past. */
 static inline int
 match_lit(
@@ -468,11 +620,6 @@ scp_match_publish(struct scp_decoder *d, const char *text, size_t len,
 	i++;
 	if (!match_lit(p, len, &i, PUB_DATA, sizeof(PUB_DATA) - 1)) {
 		return 0;
-	}
-	if (d->cap == 0) {
-		/* tz_container touches token 0 even when quiet */
-		d->cap = 64;
-		d->toks = mem_alloc(d->cap * sizeof(*d->toks));
 	}
 	z.i = at = i;
 	if (i == len || p[i] == ' ' || p[i] == '\t' || p[i] == '\n'

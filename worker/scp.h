@@ -97,7 +97,7 @@ struct scp_publish {
  * scp_decode checks it, without tokens). Returns 0 for anything else,
  * which scp_decode then reads in full: for every text it matches,
  * scp_decode would give one packet with the same event, channel, data and
- * cid. Uses d's token table only as scratch.
+ * cid. Touches no token of d.
  */
 int scp_match_publish(struct scp_decoder *d, const char *text, size_t len,
     struct scp_publish *out);

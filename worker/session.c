@@ -696,13 +696,12 @@ publish_frame(
 	return b;
 }
 
-/* Builds the #publish frame once and queues the same bytes on every local
- * subscriber. */
-void
-sess_publish_local(
-    struct server *s, const char *name, size_t n, struct scp_span data)
+/* Builds the #publish frame of channel ch (NULL: no local subscriber)
+ * once and queues the same bytes on every local subscriber. */
+static void
+publish_to(struct server *s, struct chidx_chan *ch, const char *name, size_t n,
+    struct scp_span data)
 {
-	struct chidx_chan *ch = chidx_find(&s->channels, name, n);
 	struct mw_pub shared = { 0 }, *p;
 
 	s->stats.publishes++;
@@ -721,6 +720,13 @@ sess_publish_local(
 	p->frame = shared.frame;
 	publish_through_mw(s, ch, p);
 	mw_pub_unref(p);
+}
+
+void
+sess_publish_local(
+    struct server *s, const char *name, size_t n, struct scp_span data)
+{
+	publish_to(s, chidx_find(&s->channels, name, n), name, n, data);
 }
 
 /* Clustered: the owner broker delivers to every worker with subscribers,
@@ -807,7 +813,11 @@ publish_in_done(struct agplugin_action *a)
 	if (a->rid != NULL) {
 		reply_ok(c, rid_of(a));
 	}
-	sess_publish_local(c->srv, a->name, a->name_len, data_of(a));
+	/* A socket mostly publishes to the channel it published to last. */
+	publish_to(c->srv,
+	    chidx_find_hinted(
+	        &c->srv->channels, a->name, a->name_len, &c->pub_hint),
+	    a->name, a->name_len, data_of(a));
 }
 
 /* A #publish whose channel name (n bytes) is in s->name. */

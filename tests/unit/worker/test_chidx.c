@@ -194,6 +194,48 @@ START_TEST(test_many_channels_grow)
 }
 END_TEST
 
+/* The hint answers as chidx_find does: the same name from the cache, a
+ * different name or any destroyed channel since by a lookup (a destroyed
+ * channel is never touched: AddressSanitizer would see it). */
+START_TEST(test_find_hinted)
+{
+	struct chidx x;
+	struct sub a = { 1, { 0 } }, b = { 2, { 0 } };
+	struct chidx_hint hint = { 0 };
+	struct chidx_chan *room, *hall;
+
+	chidx_init(&x);
+	chidx_subscribe(&x, &a, &a.list, "room", 4);
+	chidx_subscribe(&x, &b, &b.list, "hall", 4);
+	room = chidx_find(&x, "room", 4);
+	hall = chidx_find(&x, "hall", 4);
+	ck_assert_ptr_eq(chidx_find_hinted(&x, "room", 4, &hint), room);
+	ck_assert_ptr_eq(hint.chan, room);
+	ck_assert_ptr_eq(chidx_find_hinted(&x, "room", 4, &hint), room);
+	ck_assert_ptr_eq(chidx_find_hinted(&x, "hall", 4, &hint), hall);
+	ck_assert_ptr_null(chidx_find_hinted(&x, "roo", 3, &hint));
+	ck_assert_ptr_null(chidx_find_hinted(&x, "nope", 4, &hint));
+	ck_assert_ptr_eq(chidx_find_hinted(&x, "room", 4, &hint), room);
+	/* Another channel destroyed: looked up again, still the same. */
+	chidx_unsubscribe(&x, &b.list, "hall", 4);
+	ck_assert_ptr_eq(chidx_find_hinted(&x, "room", 4, &hint), room);
+	/* The hinted channel destroyed: gone, then a new generation. */
+	chidx_unsubscribe(&x, &a.list, "room", 4);
+	ck_assert_ptr_null(chidx_find_hinted(&x, "room", 4, &hint));
+	ck_assert_ptr_eq(chidx_find_hinted(&x, "room", 4, &hint), NULL);
+	chidx_subscribe(&x, &b, &b.list, "room", 4);
+	ck_assert_ptr_eq(chidx_find_hinted(&x, "room", 4, &hint),
+	    chidx_find(&x, "room", 4));
+	chidx_unsubscribe(&x, &b.list, "room", 4);
+	chidx_subscribe(&x, &a, &a.list, "hall", 4);
+	ck_assert_ptr_null(chidx_find_hinted(&x, "room", 4, &hint));
+	chidx_unsubscribe_all(&x, &a.list);
+	chidx_list_fini(&a.list);
+	chidx_list_fini(&b.list);
+	chidx_fini(&x);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -206,6 +248,7 @@ main(void)
 	tcase_add_test(tc, test_binary_names);
 	tcase_add_test(tc, test_random_against_model);
 	tcase_add_test(tc, test_many_channels_grow);
+	tcase_add_test(tc, test_find_hinted);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }

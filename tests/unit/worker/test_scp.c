@@ -364,6 +364,84 @@ START_TEST(test_publish_fast_declines)
 }
 END_TEST
 
+/* Payloads valid and not: the fast path and the full decoder check the
+ * payload with the scanner (tz_skip), and the same text as a packet's data
+ * is checked by the recursive tokenizer; all three must agree. */
+START_TEST(test_payload_checked_alike)
+{
+	static const struct {
+		const char *v;
+		int ok;
+	} cases[] = {
+		{ "{}", 1 },
+		{ "[]", 1 },
+		{ "{ }", 1 },
+		{ "[ ]", 1 },
+		{ "{\"a\":{}}", 1 },
+		{ "{\"a\":[]}", 1 },
+		{ "[[],{}]", 1 },
+		{ "{\"a\":1,\"b\":[true,false,null],\"c\":{\"d\":\"e\"}}", 1 },
+		{ "[ {\"a\" : 1 } , [ 2 ] ]", 1 },
+		{ "{\"\\n\":1,\"\\u00e9\":\"\\\"\"}", 1 },
+		{ "[-0.5e-3,0,1E+2,-0]", 1 },
+		{ "{\"a\":1,}", 0 },
+		{ "[1,]", 0 },
+		{ "{\"a\" 1}", 0 },
+		{ "{,}", 0 },
+		{ "[,1]", 0 },
+		{ "{\"a\":}", 0 },
+		{ "[1 2]", 0 },
+		{ "{\"a\":1 \"b\":2}", 0 },
+		{ "{1:2}", 0 },
+		{ "{\"a\":1]", 0 },
+		{ "[1}", 0 },
+		{ "[tru]", 0 },
+		{ "[nul]", 0 },
+		{ "[fals]", 0 },
+		{ "[\"\x01\"]", 0 },
+		{ "[\"\\x\"]", 0 },
+		{ "[01]", 0 },
+		{ "[1.]", 0 },
+		{ "[-]", 0 },
+		{ "{\"a\"}", 0 },
+		{ "{\"a\":[}", 0 },
+		{ "[}", 0 },
+		{ "{]", 0 },
+		{ "[[[]]", 0 },
+		{ "{\"a\":{\"b\":1}", 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct strbuf pub, data;
+		struct scp_publish fp;
+
+		sb_init(&pub);
+		sb_adds(&pub,
+		    "{\"event\":\"#publish\",\"data\":{\"channel\":\"x\","
+		    "\"data\":");
+		sb_adds(&pub, cases[i].v);
+		sb_adds(&pub, "}}");
+		sb_init(&data);
+		sb_adds(&data, "{\"event\":\"x\",\"data\":");
+		sb_adds(&data, cases[i].v);
+		sb_adds(&data, "}");
+		ck_assert_msg(scp_match_publish(&d, pub.data, pub.len, &fp)
+		        == cases[i].ok,
+		    "fast: %s", cases[i].v);
+		ck_assert_msg(
+		    (scp_decode(&d, pub.data, pub.len) == SCP_PACKETS)
+		        == cases[i].ok,
+		    "full: %s", cases[i].v);
+		ck_assert_msg(
+		    (scp_decode(&d, data.data, data.len) == SCP_PACKETS)
+		        == cases[i].ok,
+		    "tokens: %s", cases[i].v);
+		sb_fini(&pub);
+		sb_fini(&data);
+	}
+}
+END_TEST
+
 /* A payload nested as deep as the full decoder allows is taken, one level
  * more is not (by either). */
 START_TEST(test_publish_fast_depth)
@@ -481,6 +559,7 @@ main(void)
 	tcase_add_test(tc, test_publish_fast_matches);
 	tcase_add_test(tc, test_publish_fast_declines);
 	tcase_add_test(tc, test_publish_fast_depth);
+	tcase_add_test(tc, test_payload_checked_alike);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
