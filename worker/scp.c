@@ -172,6 +172,61 @@ static const unsigned char tz_plain[256] = {
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0xf0 */
 };
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SCP_SWAR 1
+#define SCP_HIGH UINT64_C(0xF0F0F0F0F0F0F0F0)
+#define SCP_3S   UINT64_C(0x3030303030303030)
+#define SCP_6S   UINT64_C(0x0606060606060606)
+
+/* The index of the first byte flagged in f (bit 7 or any bit of its byte
+ * set) of the eight loaded little-endian from p[i]. */
+static size_t
+first_flagged(size_t i, uint64_t f)
+{
+	return i + (size_t) __builtin_ctzll(f) / 8;
+}
+#endif
+
+#define SCP_1S  UINT64_C(0x0101010101010101)
+#define SCP_80S UINT64_C(0x8080808080808080)
+
+/* Where the run of bytes a string holds as they are (tz_plain) starting at
+ * p[i] ends; past its first eight bytes, eight a time where the host
+ * allows (long strings: chat messages, padding): a byte is flagged
+ * when it is '"', '\\' or below 0x20. A borrow only reaches later bytes, so
+ * the first flagged byte is exact. */
+static size_t
+plain_end(const unsigned char *p, size_t n, size_t i)
+{
+#ifdef SCP_SWAR
+	uint64_t w, q, b, f;
+	size_t stop = n - i > 8 ? i + 8 : n;
+
+	/* Most strings (keys) are short: their end is found bytewise. */
+	while (i < stop && tz_plain[p[i]]) {
+		i++;
+	}
+	if (i < stop) {
+		return i;
+	}
+	for (; n - i >= 8; i += 8) {
+		memcpy(&w, p + i, 8);
+		q = w ^ (SCP_1S * '"');
+		b = w ^ (SCP_1S * '\\');
+		f = (((q - SCP_1S) & ~q) | ((b - SCP_1S) & ~b)
+		        | ((w - SCP_1S * 0x20) & ~w))
+		    & SCP_80S;
+		if (f != 0) {
+			return first_flagged(i, f);
+		}
+	}
+#endif
+	while (i < n && tz_plain[p[i]]) {
+		i++;
+	}
+	return i;
+}
+
 /* Where the string whose first byte is p[i] (after its opening quote)
  * closes, or SIZE_MAX if it is not valid; *esc: it has escapes. */
 static size_t
@@ -181,9 +236,7 @@ scan_string(const struct tz *z, size_t i, int *esc)
 
 	*esc = 0;
 	for (;;) {
-		while (i < z->n && tz_plain[z->p[i]]) {
-			i++;
-		}
+		i = plain_end(z->p, z->n, i);
 		if (i >= z->n || z->p[i] < 0x20) {
 			return SIZE_MAX;
 		}
@@ -216,9 +269,26 @@ tz_string(struct tz *z)
 	return t;
 }
 
+/* Where the run of digits at p[i] ends. Eight bytes a time on
+ * little-endian hosts: a byte is a digit when its high nibble is 3 and
+ * adding 6 leaves it 3 (the timestamps and sequence numbers of a typical
+ * payload are most of its bytes). */
 static size_t
 digits(const struct tz *z, size_t i)
 {
+#ifdef SCP_SWAR
+	uint64_t w, f;
+
+	for (; z->n - i >= 8; i += 8) {
+		memcpy(&w, z->p + i, 8);
+		/* A carry out of a non-digit only reaches later bytes. */
+		f = ((w & SCP_HIGH) ^ SCP_3S)
+		    | (((w + SCP_6S) & SCP_HIGH) ^ SCP_3S);
+		if (f != 0) {
+			return first_flagged(i, f);
+		}
+	}
+#endif
 	while (i < z->n && z->p[i] >= '0' && z->p[i] <= '9') {
 		i++;
 	}
@@ -611,7 +681,8 @@ scp_match_publish(struct scp_decoder *d, const char *text, size_t len,
 	if (!match_lit(p, len, &i, PUB_HEAD, sizeof(PUB_HEAD) - 1)) {
 		return 0;
 	}
-	for (at = i; i < len && tz_plain[p[i]]; i++) { }
+	at = i;
+	i = plain_end(p, len, i);
 	/* an escape or a control character in the name: the full decoder */
 	if (i == len || p[i] != '"') {
 		return 0;

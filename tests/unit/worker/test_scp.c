@@ -442,6 +442,69 @@ START_TEST(test_payload_checked_alike)
 }
 END_TEST
 
+/* 1 when the publish with payload v (n bytes) is taken by the fast path,
+ * after checking that the full decoder agrees. */
+static int
+payload_ok(const char *v, size_t n)
+{
+	struct strbuf sb;
+	struct scp_publish fp;
+	int fast, full;
+
+	sb_init(&sb);
+	sb_adds(&sb,
+	    "{\"event\":\"#publish\",\"data\":{\"channel\":\"x\",\"data\":");
+	sb_add(&sb, v, n);
+	sb_adds(&sb, "}}");
+	fast = scp_match_publish(&d, sb.data, sb.len, &fp);
+	full = scp_decode(&d, sb.data, sb.len) == SCP_PACKETS;
+	ck_assert_int_eq(fast, full);
+	sb_fini(&sb);
+	return fast;
+}
+
+/* Strings and numbers are scanned eight bytes a time: a byte that ends or
+ * spoils one must be found at every offset, in a word or in the tail. */
+START_TEST(test_scan_every_offset)
+{
+	static const unsigned char spoil[]
+	    = { 0x01, 0x1f, '"', 0x7f, 0x80, 0xff, '\\', ' ', '/', ':', '0' };
+	char v[48];
+
+	for (size_t len = 1; len < 40; len++) {
+		for (size_t k = 0; k < len; k++) {
+			for (size_t j = 0; j < sizeof(spoil); j++) {
+				unsigned char c = spoil[j];
+				/* ["aaa?aaa"]: DEL and high bytes are plain;
+				 * "\a" is no escape, a quote ends it early. */
+				int ok = c == 0x7f || c >= 0x80 || c == ' '
+				    || c == '/' || c == ':' || c == '0';
+
+				memset(v, 'a', sizeof(v));
+				v[0] = '[';
+				v[1] = '"';
+				v[2 + k] = (char) c;
+				v[2 + len] = '"';
+				v[3 + len] = ']';
+				ck_assert_msg(payload_ok(v, len + 4) == ok,
+				    "string %zu/%zu %02x", k, len, c);
+				/* [1999?999]: only a digit keeps it a number,
+				 * or a blank at its end. */
+				memset(v, '9', sizeof(v));
+				v[0] = '[';
+				v[1] = '1';
+				v[2 + k] = (char) c;
+				v[2 + len] = ']';
+				ck_assert_msg(payload_ok(v, len + 3)
+				        == (c == '0'
+				            || (c == ' ' && k == len - 1)),
+				    "number %zu/%zu %02x", k, len, c);
+			}
+		}
+	}
+}
+END_TEST
+
 /* A payload nested as deep as the full decoder allows is taken, one level
  * more is not (by either). */
 START_TEST(test_publish_fast_depth)
@@ -560,6 +623,7 @@ main(void)
 	tcase_add_test(tc, test_publish_fast_declines);
 	tcase_add_test(tc, test_publish_fast_depth);
 	tcase_add_test(tc, test_payload_checked_alike);
+	tcase_add_test(tc, test_scan_every_offset);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
 }
