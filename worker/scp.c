@@ -190,25 +190,16 @@ first_flagged(size_t i, uint64_t f)
 #define SCP_1S  UINT64_C(0x0101010101010101)
 #define SCP_80S UINT64_C(0x8080808080808080)
 
-/* Where the run of bytes a string holds as they are (tz_plain) starting at
- * p[i] ends; past its first eight bytes, eight a time where the host
- * allows (long strings: chat messages, padding): a byte is flagged
+/* plain_end past the first eight bytes of a run, eight a time where the
+ * host allows (long strings: chat messages, padding): a byte is flagged
  * when it is '"', '\\' or below 0x20. A borrow only reaches later bytes, so
  * the first flagged byte is exact. */
 static size_t
-plain_end(const unsigned char *p, size_t n, size_t i)
+plain_end_long(const unsigned char *p, size_t n, size_t i)
 {
 #ifdef SCP_SWAR
 	uint64_t w, q, b, f;
-	size_t stop = n - i > 8 ? i + 8 : n;
 
-	/* Most strings (keys) are short: their end is found bytewise. */
-	while (i < stop && tz_plain[p[i]]) {
-		i++;
-	}
-	if (i < stop) {
-		return i;
-	}
 	for (; n - i >= 8; i += 8) {
 		memcpy(&w, p + i, 8);
 		q = w ^ (SCP_1S * '"');
@@ -225,6 +216,20 @@ plain_end(const unsigned char *p, size_t n, size_t i)
 		i++;
 	}
 	return i;
+}
+
+/* Where the run of bytes a string holds as they are (tz_plain) starting at
+ * p[i] ends. Most strings (keys, names) are short: their end is found
+ * bytewise, inline. */
+static inline size_t
+plain_end(const unsigned char *p, size_t n, size_t i)
+{
+	size_t stop = n - i > 8 ? i + 8 : n;
+
+	while (i < stop && tz_plain[p[i]]) {
+		i++;
+	}
+	return i < stop ? i : plain_end_long(p, n, i);
 }
 
 /* Where the string whose first byte is p[i] (after its opening quote)

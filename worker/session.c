@@ -796,34 +796,40 @@ run_inbound(struct conn *c, enum agplugin_action_type type,
 	mw_run(a, done);
 }
 
+/* A publish the inbound middleware allowed, or that met none: to the
+ * owner broker when clustered, else to the local subscribers. */
+static void
+publish_allowed(struct conn *c, struct scp_span rid, const char *name,
+    size_t n, struct scp_span data)
+{
+	if (cluster_enabled(&c->srv->cluster)) {
+		publish_to_broker(c, rid, name, n, data);
+		return;
+	}
+	if (rid.p != NULL) {
+		reply_ok(c, rid);
+	}
+	/* A socket mostly publishes to the channel it published to last. */
+	publish_to(c->srv,
+	    chidx_find_hinted(&c->srv->channels, name, n, &c->pub_hint), name,
+	    n, data);
+}
+
 static void
 publish_in_done(struct agplugin_action *a)
 {
-	struct conn *c = a->c;
-
 	if (a->outcome == MW_BLOCKED) {
 		reply_blocked(a);
 		return;
 	}
-	if (cluster_enabled(&c->srv->cluster)) {
-		publish_to_broker(
-		    c, rid_of(a), a->name, a->name_len, data_of(a));
-		return;
-	}
-	if (a->rid != NULL) {
-		reply_ok(c, rid_of(a));
-	}
-	/* A socket mostly publishes to the channel it published to last. */
-	publish_to(c->srv,
-	    chidx_find_hinted(
-	        &c->srv->channels, a->name, a->name_len, &c->pub_hint),
-	    a->name, a->name_len, data_of(a));
+	publish_allowed(a->c, rid_of(a), a->name, a->name_len, data_of(a));
 }
 
-/* A #publish whose channel name (n bytes) is in s->name. */
+/* A #publish of the channel name (n bytes). Without inbound middleware no
+ * action is built: this is every publish's path. */
 static void
-publish_named(
-    struct conn *c, struct scp_span rid, size_t n, struct scp_span data)
+publish_named(struct conn *c, struct scp_span rid, const char *name, size_t n,
+    struct scp_span data)
 {
 	if (n > ENVELOPE_MAX_CHANNEL) {
 		if (rid.p != NULL) {
@@ -831,8 +837,12 @@ publish_named(
 		}
 		return;
 	}
-	run_inbound(c, AGPLUGIN_PUBLISH_IN, span(c->srv->name, n), data, rid,
-	    publish_in_done);
+	if (!mw_has(&c->srv->plugins, AGPLUGIN_MIDDLEWARE_INBOUND)) {
+		publish_allowed(c, rid, name, n, data);
+		return;
+	}
+	run_inbound(
+	    c, AGPLUGIN_PUBLISH_IN, span(name, n), data, rid, publish_in_done);
 }
 
 static void
@@ -843,6 +853,7 @@ on_publish(struct conn *c, const struct scp_packet *p)
 	    = p->cid != SCP_NONE ? scp_raw(&s->dec, p->cid) : no_data;
 	int ch = channel_of(&s->dec, p->data);
 	struct scp_span data = no_data;
+	size_t n;
 	int t;
 
 	if (!conf(c)->allow_client_publish || ch == SCP_NONE) {
@@ -858,7 +869,8 @@ on_publish(struct conn *c, const struct scp_packet *p)
 	if (t != SCP_NONE) {
 		data = scp_raw(&s->dec, t);
 	}
-	publish_named(c, rid, get_name(c, ch), data);
+	n = get_name(c, ch); /* into s->name, which it may move */
+	publish_named(c, rid, s->name, n, data);
 }
 
 /* A #publish in the shape the official clients send, read without the
@@ -876,13 +888,8 @@ publish_fast(struct conn *c, const char *msg, size_t len)
 		return 0;
 	}
 	check_expiry(c);
-	if (s->name_cap < p.channel.n + 1) {
-		s->name_cap = p.channel.n + 1;
-		s->name = mem_realloc(s->name, s->name_cap);
-	}
-	memcpy(s->name, p.channel.p, p.channel.n);
-	s->name[p.channel.n] = '\0';
-	publish_named(c, p.cid, p.channel.n, p.data);
+	/* The name has no escapes: it is read where it is. */
+	publish_named(c, p.cid, p.channel.p, p.channel.n, p.data);
 	return 1;
 }
 
