@@ -65,7 +65,7 @@ on_envelope(struct link *l, const struct envelope *env, void *arg)
 		 * it may answer its clients' subscribes. */
 		confirmed.type = ENVELOPE_SUBSCRIBED;
 		confirmed.channel = env->channel;
-		link_put(l, &confirmed);
+		link_put_control(l, &confirmed);
 		break;
 	case ENVELOPE_UNSUB:
 		chtab_remove(

@@ -457,15 +457,16 @@ link_drop(struct link *l, const char *why)
 	return -1;
 }
 
-int
-link_put(struct link *l, const struct envelope *env)
+/* link_put with the outbox bounded at limit bytes. */
+static int
+link_put_within(struct link *l, const struct envelope *env, size_t limit)
 {
 	size_t need = env->channel.n + env->payload.n + ENVELOPE_FRAMING;
 
 	if (need > LINK_RECV_MAX - BATCH_HEADER) {
 		return link_drop(l, "envelope larger than a batch may be");
 	}
-	if (link_pending(l) + need > LINK_OUTBOX_BYTES) {
+	if (link_pending(l) + need > limit) {
 		return link_drop(l, "outbox full");
 	}
 	if (l->dropping) {
@@ -489,6 +490,19 @@ link_put(struct link *l, const struct envelope *env)
 		link_flush(l);
 	}
 	return 0;
+}
+
+int
+link_put(struct link *l, const struct envelope *env)
+{
+	return link_put_within(l, env, LINK_OUTBOX_BYTES);
+}
+
+int
+link_put_control(struct link *l, const struct envelope *env)
+{
+	return link_put_within(
+	    l, env, (size_t) LINK_OUTBOX_BYTES + LINK_CONTROL_RESERVE);
 }
 
 /* ---- Heartbeats and silence ---- */

@@ -38,6 +38,8 @@
 #define LINK_BATCH_ENVELOPES 64
 #define LINK_BATCH_BYTES     (16 * 1024)
 #define LINK_OUTBOX_BYTES    (64 * 1024 * 1024)
+/* What control envelopes (link_put_control) may add beyond it. */
+#define LINK_CONTROL_RESERVE (16 * 1024 * 1024)
 #define LINK_RECV_MAX        (8 * 1024 * 1024)
 #define LINK_HEARTBEAT_MS    1000
 #define LINK_DEAD_MS         3500
@@ -85,6 +87,12 @@ int link_is_up(const struct link *l);
  * outbox is over LINK_OUTBOX_BYTES or the envelope alone would make a batch
  * over LINK_RECV_MAX (the envelope is dropped and counted in outbox_drops). */
 int link_put(struct link *l, const struct envelope *env);
+/* link_put for the envelopes the other side waits on or must not miss (a
+ * SUB and its SUBSCRIBED, UNSUB, HELLO, RESYNC_DONE): they may use
+ * LINK_CONTROL_RESERVE beyond a full outbox, so that a flood of
+ * publishes cannot leave a subscribe unanswered. Their number follows
+ * subscription changes, not traffic. */
+int link_put_control(struct link *l, const struct envelope *env);
 /* Sends the pending batch now instead of at the end of the turn. */
 void link_flush(struct link *l);
 /* Pending bytes: the open batch plus the outbox. */

@@ -60,7 +60,7 @@ put_channel(
 	memset(&env, 0, sizeof(env));
 	env.type = type;
 	env.channel = espan(name, n);
-	link_put(l, &env);
+	link_put_control(l, &env);
 }
 
 /* A SUB for ch, remembered until the broker answers it. */
@@ -142,12 +142,12 @@ on_up(struct link *l, void *arg)
 	env.type = ENVELOPE_HELLO;
 	env.epoch = b->cl->epoch;
 	env.pid = (uint32_t) getpid();
-	link_put(l, &env);
+	link_put_control(l, &env);
 	/* SUBs sent before are answered on the old pipe or never */
 	subq_clear(&b->sent);
 	chidx_foreach(&b->cl->srv->channels, resync_one, &r);
 	env.type = ENVELOPE_RESYNC_DONE;
-	link_put(l, &env);
+	link_put_control(l, &env);
 	b->cl->stats.resyncs++;
 	logger_info(
 	    "broker %s: connected; subscriptions resynchronised", b->addr);

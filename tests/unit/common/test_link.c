@@ -667,6 +667,8 @@ START_TEST(test_outbox_bound)
 	struct envelope e = { .type = ENVELOPE_PUB,
 		.channel = { "c", 1 },
 		.payload = { kib, sizeof(kib) } };
+	struct envelope sub
+	    = { .type = ENVELOPE_SUB, .channel = { "room", 4 } };
 	char *huge = calloc(1, LINK_RECV_MAX);
 	int rv = 0;
 
@@ -683,6 +685,21 @@ START_TEST(test_outbox_bound)
 	ck_assert_uint_ge(link_pending(B.l), LINK_OUTBOX_BYTES / 2);
 	ck_assert_int_eq(link_put(B.l, &e), -1);
 	ck_assert_uint_eq(bs->outbox_drops, 2);
+
+	/* Control envelopes pass a full outbox, up to the reserve. */
+	ck_assert_int_eq(link_put_control(B.l, &sub), 0);
+	ck_assert_uint_eq(bs->outbox_drops, 2);
+	rv = 0;
+	for (int i = 0; i < 200000 && rv == 0; i++) {
+		rv = link_put_control(B.l, &e);
+	}
+	ck_assert_int_eq(rv, -1);
+	ck_assert_uint_eq(bs->outbox_drops, 3);
+	ck_assert_uint_le(
+	    link_pending(B.l), LINK_OUTBOX_BYTES + LINK_CONTROL_RESERVE);
+	ck_assert_uint_gt(
+	    link_pending(B.l), LINK_OUTBOX_BYTES + LINK_CONTROL_RESERVE / 2);
+	ck_assert_int_eq(link_put(B.l, &e), -1);
 
 	/* An envelope no batch could carry is refused at once. */
 	close_side(&B);
