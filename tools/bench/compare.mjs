@@ -20,11 +20,16 @@
 //   --targets=A,B       among worker (one ag-worker), agcluster (agcluster
 //                       --workers=W with one broker), cluster (ag-broker and
 //                       two ag-workers on two ports), reference (Node, key as
-//                       a KeyObject), reference-string (key as a string)
+//                       a KeyObject), reference-string (key as a string),
+//                       baseline (one ag-worker from --baseline's build)
 //                       (worker,reference; storm adds reference-string;
 //                       cluster scenarios: cluster)
 //   --workers=W         workers of the agcluster target (1)
 //   --build=DIR         agcluster's build directory (build)
+//   --baseline=DIR      another build, for --targets=baseline,worker: an
+//                       A/B of two commits, alternating, with the ratio
+//                       worker ÷ baseline (what a change is worth, within
+//                       one run of this machine's drift)
 //   --agbench=PATH      (DIR/tools/agbench)
 //   --server-cpus=LIST  taskset list for every server process (0)
 //   --client-cpus=LIST  taskset list for agbench (1)
@@ -125,8 +130,8 @@ function parseArgs(argv) {
 	}
 	for (const a of own.slice(1)) {
 		const m = /^--([a-z-]+)=(.*)$/.exec(a);
-		if (!m || !['runs', 'targets', 'workers', 'build', 'agbench', 'server-cpus', 'client-cpus',
-			'base-port', 'jwt-key', 'out', 'wait-idle', 'server-args'].includes(m[1])) {
+		if (!m || !['runs', 'targets', 'workers', 'build', 'baseline', 'agbench', 'server-cpus',
+			'client-cpus', 'base-port', 'jwt-key', 'out', 'wait-idle', 'server-args'].includes(m[1])) {
 			fail(`bad option ${a}`);
 		}
 		o[m[1]] = m[2];
@@ -135,6 +140,12 @@ function parseArgs(argv) {
 	o.targets = (o.targets ?? sc.targets ?? (sc.cluster ? 'cluster' : 'worker,reference'))
 		.split(',');
 	o.build = path.resolve(root, o.build);
+	if (o.targets.includes('baseline')) {
+		if (!o.baseline) {
+			fail('--targets=baseline needs --baseline=DIR');
+		}
+		o.baseline = path.resolve(root, o.baseline);
+	}
 	o.agbench = o.agbench ?? path.join(o.build, 'tools/agbench');
 	o.runs = Number(o.runs);
 	o.port = Number(o['base-port']);
@@ -194,8 +205,9 @@ async function startTarget(o, target) {
 		...(o['server-args'] ?? '').split(/\s+/).filter(Boolean)];
 	let procs, ports = [port], pubPorts = [];
 	o.port += 10;
-	if (target === 'worker') {
-		procs = [pinned(o, bin('worker/ag-worker'), [...ag, `--port=${port}`])];
+	if (target === 'worker' || target === 'baseline') {
+		const dir = target === 'worker' ? o.build : o.baseline;
+		procs = [pinned(o, path.join(dir, 'worker/ag-worker'), [...ag, `--port=${port}`])];
 	} else if (target === 'agcluster') {
 		procs = [pinned(o, bin('tools/agcluster'), [...ag, `--port=${port}`,
 			`--workers=${o.workers}`, '--brokers=1', `--link-port=${port + 1}`])];
@@ -347,14 +359,17 @@ function machine() {
 
 function report(o, sc, results) {
 	const targets = o.targets;
-	const agName = targets.find((t) => !t.startsWith('reference'));
-	const refName = targets.find((t) => t.startsWith('reference'));
+	// the ratio: agcluster ÷ the reference, or a build ÷ the baseline
+	const agName = targets.find((t) => !t.startsWith('reference') && t !== 'baseline');
+	const refName = targets.find((t) => t.startsWith('reference'))
+		?? targets.find((t) => t === 'baseline');
 	const w = 24;
 	const row = (cells) => cells.map((c, i) => String(c).padEnd(i ? 18 : w)).join('');
 	console.log(`\n${o.scenario}: medians of ${o.runs} run(s); server on cpu ${o['server-cpus']}, ` +
 		`agbench on cpu ${o['client-cpus']}`);
 	console.log(machine());
-	console.log(`servers from ${o.build}, agbench ${o.agbench}`);
+	console.log(`servers from ${o.build}${o.baseline ? ` (baseline ${o.baseline})` : ''}, ` +
+		`agbench ${o.agbench}`);
 	console.log(row(['figure', ...targets, ...(agName && refName ? ['ratio'] : [])]));
 	for (const f of sc.figures) {
 		const lower = f.endsWith('-');
