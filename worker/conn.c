@@ -22,9 +22,12 @@
 #define CONN_CLOSE_LINGER_MS 3000
 #define CONN_READS_PER_EVENT 8
 #define CONN_IOV_MAX         64
-/* Queued frames up to this many bytes in all leave as one contiguous copy
- * (see gather_output). */
-#define CONN_GATHER_MAX 65536
+/* Queued frames of up to CONN_GATHER_FRAME bytes each, CONN_GATHER_MAX in
+ * all, leave as one contiguous copy (see gather_output); a larger frame
+ * is a segment of its own, as copying it twice would cost more than the
+ * segment. */
+#define CONN_GATHER_MAX   65536
+#define CONN_GATHER_FRAME 2048
 /* What a queued frame costs beyond its bytes (its rbuf header, its queue
  * slot, the allocator's bookkeeping), so that a flood of tiny frames
  * (pongs) meets socket_output_limit as surely as a few large ones. */
@@ -258,7 +261,7 @@ output_drained(struct conn *c)
 	}
 }
 
-/* Copies the leading iovecs of iov (n of them) that fit in
+/* Copies the leading small iovecs of iov (n of them) that fit in
  * CONN_GATHER_MAX bytes into one buffer, when there are at least two, and
  * returns how many iovecs are left. On this VM's kernel a writev copies
  * each segment into the socket at a fixed cost far above copying it here:
@@ -271,7 +274,8 @@ gather_output(struct iovec *iov, int n)
 	size_t total = 0;
 	int k = 0;
 
-	while (k < n && iov[k].iov_len <= CONN_GATHER_MAX - total) {
+	while (k < n && iov[k].iov_len <= CONN_GATHER_FRAME
+	    && iov[k].iov_len <= CONN_GATHER_MAX - total) {
 		total += iov[k].iov_len;
 		k++;
 	}
