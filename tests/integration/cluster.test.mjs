@@ -450,6 +450,49 @@ describe('cluster of 2 brokers × 2 workers: pub/sub across workers', { skip: SK
 		}
 	});
 
+	test('a burst to 1,200 channels reaches every subscriber on the other worker', async () => {
+		// 1,200 channels' publishes from the brokers, held up while the
+		// worker is stopped and then taken in as a backlog: nothing may be
+		// lost or land on the wrong socket.
+		const SUBS = 40;
+		const PER = 30;
+		const [w0, w1] = cluster.workers;
+		const pub = await openRaw(w0);
+		const subs = [];
+		try {
+			for (let i = 0; i < SUBS; i++) {
+				subs.push(await openRaw(w1));
+			}
+			const names = subs.map((_, i) => Array.from({ length: PER }, (__, k) => `burst-${process.pid}-${i}-${k}`));
+			for (const [i, ws] of subs.entries()) {
+				for (const [k, ch] of names[i].entries()) {
+					await subscribe(ws, ch, 10 + k); // answered once its broker has it
+				}
+			}
+			// Worker 1 is stopped while the burst goes out, so that the
+			// brokers' batches wait for it and come in together.
+			w1.child.kill('SIGSTOP');
+			try {
+				for (const [i, list] of names.entries()) {
+					for (const ch of list) {
+						publish(pub, ch, { i, ch });
+					}
+				}
+				await new Promise((r) => setTimeout(r, 300));
+			} finally {
+				w1.child.kill('SIGCONT');
+			}
+			for (const [i, ws] of subs.entries()) {
+				const got = (await packets(ws, PER, 15000)).map((p) => JSON.stringify(p)).sort();
+				const want = names[i].map((ch) => JSON.stringify(publishPacket(ch, { i, ch }))).sort();
+				assert.deepEqual(got, want, `subscriber ${i} gets exactly its channels' publishes`);
+			}
+			await Promise.all(subs.map((ws) => ws.expectNothing(100)));
+		} finally {
+			await closeAll(pub, ...subs);
+		}
+	});
+
 	test('2,000 publishes of one client to one channel arrive in order on both workers', async () => {
 		const N = 2000;
 		for (const j of [0, 1]) {
