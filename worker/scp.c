@@ -106,14 +106,21 @@ tz_new(struct tz *z, int type, size_t start, size_t end)
 	return d->ntoks++;
 }
 
+static size_t
+blanks_end(const struct tz *z, size_t i)
+{
+	while (i < z->n
+	    && (z->p[i] == ' ' || z->p[i] == '\n' || z->p[i] == '\r'
+	        || z->p[i] == '\t')) {
+		i++;
+	}
+	return i;
+}
+
 static void
 tz_blanks(struct tz *z)
 {
-	while (z->i < z->n
-	    && (z->p[z->i] == ' ' || z->p[z->i] == '\n' || z->p[z->i] == '\r'
-	        || z->p[z->i] == '\t')) {
-		z->i++;
-	}
+	z->i = blanks_end(z, z->i);
 }
 
 static int
@@ -361,27 +368,22 @@ lit_eq(const unsigned char *p, const char *lit, size_t n)
 	return diff == 0;
 }
 
+static size_t
+skip_word(const struct tz *z, size_t i, const char *word, size_t n)
+{
+	return z->n - i >= n && lit_eq(z->p + i, word, n) ? i + n : SIZE_MAX;
+}
+
 static int
 tz_literal(struct tz *z, const char *word, size_t n)
 {
-	size_t at = z->i;
+	size_t at = z->i, end = skip_word(z, at, word, n);
 
-	if (z->n - z->i < n || !lit_eq(z->p + z->i, word, n)) {
+	if (end == SIZE_MAX) {
 		return -1;
 	}
-	z->i += n;
-	return tz_new(z, TOK_PRIMITIVE, at, z->i);
-}
-
-static size_t
-blanks_end(const struct tz *z, size_t i)
-{
-	while (i < z->n
-	    && (z->p[i] == ' ' || z->p[i] == '\n' || z->p[i] == '\r'
-	        || z->p[i] == '\t')) {
-		i++;
-	}
-	return i;
+	z->i = end;
+	return tz_new(z, TOK_PRIMITIVE, at, end);
 }
 
 /* A member's key and its colon at p[i..] (blanks allowed around); returns
@@ -401,12 +403,6 @@ skip_key(const struct tz *z, size_t i)
 	}
 	i = blanks_end(z, i + 1);
 	return i < z->n && z->p[i] == ':' ? i + 1 : SIZE_MAX;
-}
-
-static size_t
-skip_word(const struct tz *z, size_t i, const char *word, size_t n)
-{
-	return z->n - i >= n && lit_eq(z->p + i, word, n) ? i + n : SIZE_MAX;
 }
 
 /* A scalar at p[i] (not a container); returns where it ends, or SIZE_MAX. */

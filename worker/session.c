@@ -629,6 +629,27 @@ on_authenticate(struct conn *c, const struct scp_packet *p)
 	send_remove_token(c);
 }
 
+/* The #publish frame of a channel's message, written straight into its
+ * buffer unless the name needs escaping. */
+static struct rbuf *
+publish_frame(
+    struct server *s, const char *name, size_t n, struct scp_span data)
+{
+	size_t len = scp_publish_plain_len(name, n, data);
+	struct rbuf *b;
+
+	if (len == 0) {
+		sb_reset(&s->out);
+		scp_put_publish(&s->out, name, n, data);
+		return conn_text_frame(s->out.data, s->out.len);
+	}
+	b = rbuf_new(ws_frame_size(len));
+	scp_write_publish(
+	    (char *) b->data + ws_header(b->data, WS_OP_TEXT, len), name, n,
+	    data);
+	return b;
+}
+
 /* Delivers one publish to c, as it is (data NULL: the shared frame) or
  * with data replaced by the outbound middleware. */
 void
@@ -646,10 +667,11 @@ sess_deliver(struct conn *c, struct mw_pub *p, const char *data, size_t len)
 	if (data == NULL) {
 		rv = conn_send(c, p->frame);
 	} else {
-		sb_reset(&s->out);
-		scp_put_publish(
-		    &s->out, p->chan, p->chan_len, span(data, len));
-		rv = conn_send_text(c, s->out.data, s->out.len);
+		struct rbuf *frame
+		    = publish_frame(s, p->chan, p->chan_len, span(data, len));
+
+		rv = conn_send(c, frame);
+		rbuf_unref(frame);
 	}
 	if (rv == 0) {
 		s->stats.deliveries++;
@@ -673,27 +695,6 @@ publish_through_mw(struct server *s, struct chidx_chan *ch, struct mw_pub *p)
 		}
 	}
 	mem_free(subs);
-}
-
-/* The #publish frame of a channel's message, written straight into its
- * buffer unless the name needs escaping. */
-static struct rbuf *
-publish_frame(
-    struct server *s, const char *name, size_t n, struct scp_span data)
-{
-	size_t len = scp_publish_plain_len(name, n, data);
-	struct rbuf *b;
-
-	if (len == 0) {
-		sb_reset(&s->out);
-		scp_put_publish(&s->out, name, n, data);
-		return conn_text_frame(s->out.data, s->out.len);
-	}
-	b = rbuf_new(ws_frame_size(len));
-	scp_write_publish(
-	    (char *) b->data + ws_header(b->data, WS_OP_TEXT, len), name, n,
-	    data);
-	return b;
 }
 
 /* Builds the #publish frame of channel ch (NULL: no local subscriber)
