@@ -87,3 +87,37 @@ describe('agbench', () => {
 		assert.equal(r.lost, r.publishes * 5);
 	});
 });
+
+// agfloor (tools/agfloor.c) needs no server: it plays both ends itself.
+describe('agfloor', () => {
+	const AGFLOOR = path.join(path.dirname(AGBENCH), 'agfloor');
+	const small = ['--pairs=20', '--rounds=5', '--storm=200', '--inflight=10', '--server-cpu=-1', '--client-cpu=-1'];
+
+	test('measures every phase and derives the floors from its own figures', opts, async () => {
+		assert.ok(fs.existsSync(AGFLOOR), `agfloor not found at ${AGFLOOR}`);
+		const { stdout, stderr } = await run(AGFLOOR, small, { timeout: 30000 });
+		for (const p of SANITIZER_PATTERNS) {
+			assert.ok(!stderr.includes(p), `agfloor: ${stderr}`);
+		}
+		const r = JSON.parse(stdout.trim());
+		const s = JSON.stringify(r);
+		for (const k of ['send_us', 'batch_send_us', 'echo_event_us', 'storm_conn_us']) {
+			assert.ok(Number.isFinite(r[k]) && r[k] > 0, `${k}: ${s}`);
+		}
+		assert.equal(r.pairs, 20);
+		// Each echo read brings at least one message and at most the batch
+		// the client sent before waiting.
+		assert.ok(r.echo_messages_per_read >= 1 && r.echo_messages_per_read <= 16, s);
+		const near = (a, b) => Math.abs(a - b) <= Math.max(1, b * 0.01);
+		assert.ok(near(r.fanout_spread_ms, 20 * r.send_us / 1000), s);
+		assert.ok(near(r.fanout_floor_per_cpu_s, 16e6 / r.batch_send_us), s);
+		assert.ok(near(r.echo_floor_per_cpu_s, r.echo_messages_per_read * 1e6 / r.echo_event_us), s);
+		assert.ok(near(r.storm_floor_per_cpu_s, 1e6 / r.storm_conn_us), s);
+	});
+
+	test('a bad option is refused with the usage', opts, async () => {
+		for (const bad of ['--pairs=0', '--size=x', '--pairs=20000', '--nope=1', 'extra']) {
+			await assert.rejects(run(AGFLOOR, [bad], { timeout: 10000 }), (e) => e.code === 2 && /Usage: agfloor/.test(e.stderr), bad);
+		}
+	});
+});
