@@ -47,6 +47,11 @@
 #define STORM_ANS1 130
 #define STORM_MSG  300
 #define STORM_ANS2 150
+/* Socket states are kept by descriptor, below this. */
+#define FLOOR_MAX_FD (1 << 16)
+/* The epoll tags of the listener and of the control socket. */
+#define TAG_LISTENER UINT64_MAX
+#define TAG_CTL      (UINT64_MAX - 1)
 
 struct floor_opts {
 	int pairs, size, batch, rounds, storm, inflight;
@@ -108,6 +113,21 @@ pin(int cpu)
 	}
 }
 
+/* A descriptor for the arrays kept by descriptor. */
+static int
+checked_fd(int fd, const char *what)
+{
+	if (fd < 0) {
+		die(what);
+	}
+	if (fd >= FLOOR_MAX_FD) {
+		fprintf(stderr, "agfloor: %s: descriptor %d past %d\n", what,
+		    fd, FLOOR_MAX_FD);
+		exit(1);
+	}
+	return fd;
+}
+
 static void
 set_nonblock(int fd)
 {
@@ -149,11 +169,9 @@ ep_add(int ep, int fd, uint64_t tag)
 static int
 open_client(const struct floor *f)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	int fd = checked_fd(socket(AF_INET, SOCK_STREAM, 0), "socket"),
+	    one = 1;
 
-	if (fd < 0) {
-		die("socket");
-	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(fd, (const struct sockaddr *) &f->addr, sizeof(f->addr))
 	    != 0) {
@@ -258,8 +276,8 @@ client_storm(struct floor *f)
 {
 	struct epoll_event evs[FLOOR_EVENTS];
 	int ep = epoll_create1(0), started = 0, done = 0;
-	int *state = mem_calloc(1 << 16, sizeof(int));
-	int *got = mem_calloc(1 << 16, sizeof(int));
+	int *state = mem_calloc(FLOOR_MAX_FD, sizeof(int));
+	int *got = mem_calloc(FLOOR_MAX_FD, sizeof(int));
 
 	for (; started < f->o.inflight && started < f->o.storm; started++) {
 		storm_open(f, ep, state);
@@ -321,6 +339,21 @@ client_main(struct floor *f)
 	_exit(0);
 }
 
+/* The control socket is readable while the server still waits for its
+ * clients: they are done (their answer is read after the loop) or their
+ * process ended, which would leave the server waiting for ever. */
+static void
+check_clients(struct floor *f, int ep)
+{
+	char c;
+
+	if (recv(f->ctl, &c, 1, MSG_PEEK | MSG_DONTWAIT) <= 0) {
+		fprintf(stderr, "agfloor: the clients' process ended\n");
+		exit(1);
+	}
+	epoll_ctl(ep, EPOLL_CTL_DEL, f->ctl, NULL);
+}
+
 /* send and batch: `rounds` sends of `n` bytes to every socket in turn. */
 static double
 server_send(struct floor *f, char phase, size_t n)
@@ -355,19 +388,29 @@ server_echo(struct floor *f, double *bytes)
 		set_nonblock(f->srv[i]);
 		ep_add(ep, f->srv[i], (uint64_t) i);
 	}
+	ep_add(ep, f->ctl, TAG_CTL);
 	ctl_put(f->ctl, 'e');
 	t = cpu_now();
 	while (left > 0) {
 		int n = epoll_wait(ep, evs, FLOOR_EVENTS, -1);
 
 		for (int k = 0; k < n; k++) {
-			int fd = f->srv[evs[k].data.u64];
-			ssize_t r = read(fd, f->buf, FLOOR_BUF);
+			int fd;
+			ssize_t r;
 
+			if (evs[k].data.u64 == TAG_CTL) {
+				check_clients(f, ep);
+				continue;
+			}
+			fd = f->srv[evs[k].data.u64];
+			r = read(fd, f->buf, FLOOR_BUF);
 			if (r > 0) {
 				send_all(fd, f->buf, (size_t) r);
 				left -= (size_t) r;
 				reads++;
+			} else if (r == 0) {
+				fprintf(stderr, "agfloor: a client closed\n");
+				exit(1);
 			}
 		}
 	}
@@ -411,18 +454,23 @@ server_storm(struct floor *f)
 {
 	struct epoll_event evs[FLOOR_EVENTS];
 	int ep = epoll_create1(0), done = 0, fd;
-	int *state = mem_calloc(1 << 16, sizeof(int));
+	int *state = mem_calloc(FLOOR_MAX_FD, sizeof(int));
 	double t;
 
 	set_nonblock(f->lfd);
-	ep_add(ep, f->lfd, UINT64_MAX);
+	ep_add(ep, f->lfd, TAG_LISTENER);
+	ep_add(ep, f->ctl, TAG_CTL);
 	ctl_put(f->ctl, 't');
 	t = cpu_now();
 	while (done < f->o.storm) {
 		int n = epoll_wait(ep, evs, FLOOR_EVENTS, -1);
 
 		for (int k = 0; k < n; k++) {
-			if (evs[k].data.u64 != UINT64_MAX) {
+			if (evs[k].data.u64 == TAG_CTL) {
+				check_clients(f, ep);
+				continue;
+			}
+			if (evs[k].data.u64 != TAG_LISTENER) {
 				done += storm_serve(
 				    f, ep, (int) evs[k].data.u64, state);
 				continue;
@@ -430,7 +478,7 @@ server_storm(struct floor *f)
 			while (
 			    (fd = accept4(f->lfd, NULL, NULL, SOCK_NONBLOCK))
 			    >= 0) {
-				state[fd] = 0;
+				state[checked_fd(fd, "accept4")] = 0;
 				ep_add(ep, fd, (uint64_t) fd);
 			}
 		}
@@ -461,10 +509,7 @@ setup(struct floor *f)
 	f->cli = mem_calloc((size_t) f->o.pairs, sizeof(int));
 	for (int i = 0; i < f->o.pairs; i++) {
 		f->cli[i] = open_client(f);
-		f->srv[i] = accept(f->lfd, NULL, NULL);
-		if (f->srv[i] < 0) {
-			die("accept");
-		}
+		f->srv[i] = checked_fd(accept(f->lfd, NULL, NULL), "accept");
 	}
 	f->buf = mem_calloc(FLOOR_BUF, 1);
 	memset(f->buf, 'x', FLOOR_BUF);
