@@ -11,7 +11,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 
-import { REPO, SANITIZER_PATTERNS, SKIP_ON_REFERENCE, useServer } from '../lib/harness.mjs';
+import { REPO, SANITIZER_PATTERNS, SKIP_ON_REFERENCE, WORKER_BIN, freePortRange, useServer } from '../lib/harness.mjs';
 
 const run = promisify(execFile);
 const AGBENCH = process.env.AG_AGBENCH_BIN || path.join(REPO, 'build', 'tools', 'agbench');
@@ -119,5 +119,46 @@ describe('agfloor', () => {
 		for (const bad of ['--pairs=0', '--size=x', '--pairs=20000', '--nope=1', 'extra']) {
 			await assert.rejects(run(AGFLOOR, [bad], { timeout: 10000 }), (e) => e.code === 2 && /Usage: agfloor/.test(e.stderr), bad);
 		}
+	});
+});
+
+// compare.mjs (tools/bench/compare.mjs), briefly, against one worker: the
+// table of medians and the kernel's floor beside it.
+describe('compare.mjs', () => {
+	const COMPARE = path.join(REPO, 'tools', 'bench', 'compare.mjs');
+	const build = path.dirname(path.dirname(path.resolve(WORKER_BIN)));
+
+	async function compare(args) {
+		const port = await freePortRange(20);
+		const { stdout, stderr } = await run(process.execPath, [COMPARE, ...args, '--runs=1', '--targets=worker',
+			`--build=${build}`, `--agbench=${path.resolve(AGBENCH)}`, `--base-port=${port}`, '--wait-idle=1',
+			`--out=/tmp/agbench-compare-test-${process.pid}.jsonl`,
+			'--', '--duration=1', '--warmup=0', '--connections=20', '--sources=2'], { timeout: 60000 });
+		for (const p of SANITIZER_PATTERNS) {
+			assert.ok(!stderr.includes(p), `compare.mjs: ${stderr}`);
+		}
+		return stdout;
+	}
+
+	test('fanout: the medians, then the floor and agcluster\'s share of it', opts, async () => {
+		const out = await compare(['fanout']);
+		const floor = /deliveries_per_cpu_s at most ([\d,]+); agcluster at (\d+) % of it/.exec(out);
+		assert.ok(floor, out);
+		const med = /^deliveries_per_cpu_s\s+([\d,]+)/m.exec(out);
+		assert.ok(med, out);
+		const n = (s) => Number(s.replaceAll(',', ''));
+		assert.equal(Number(floor[2]), Math.round((100 * n(med[1])) / n(floor[1])), out);
+	});
+
+	test('latency: the floor is the spread of one publish\'s sends', opts, async () => {
+		const out = await compare(['latency']);
+		assert.match(out, /reach the last of 20 subscribers [\d.]+ ms after the first/);
+	});
+
+	test('--floor=0 prints no floor; a bad --floor is refused', opts, async () => {
+		const out = await compare(['channels', '--floor=0']);
+		assert.match(out, /^deliveries_per_cpu_s/m);
+		assert.doesNotMatch(out, /agfloor/);
+		await assert.rejects(compare(['channels', '--floor=2']), (e) => e.code === 2 && /--floor: 0 or 1/.test(e.stderr));
 	});
 });

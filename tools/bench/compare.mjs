@@ -45,6 +45,12 @@
 //                       of the machine to use under 10 % of a core (120);
 //                       others_cpu_pct in the report says how busy it was
 //                       during the measurement
+//   --floor=0|1         in fanout, channels, storm and latency, also run
+//                       agfloor (beside agbench) once per run, pinned as
+//                       the servers and agbench are, and print the kernel's
+//                       floor: the best figure any server could reach on
+//                       this host, the best ratio to the reference that
+//                       allows, and agcluster's share of it (1)
 // Everything after `--` goes to agbench as it is, after the scenario's own
 // defaults (so it overrides them).
 
@@ -70,12 +76,14 @@ const SCENARIOS = {
 	},
 	fanout: {
 		agbench: ['fanout', '--connections=1000', '--warmup=2', '--duration=10'],
+		floor: { field: 'fanout_floor_per_cpu_s', figure: 'deliveries_per_cpu_s' },
 		figures: ['deliveries_per_s', 'deliveries_per_cpu_s', 'publishes_per_s', 'server_cpu_pct',
 			'client_cpu_pct', 'deliveries_per_write', 'publishes_per_read', 'lat_p50_us-', 'lat_p99_us-', 'lat_p999_us-', 'lat_max_us-', 'lost-',
 			'duplicated-', 'errors-'],
 	},
 	channels: {
 		agbench: ['channels', '--connections=1000', '--warmup=2', '--duration=10'],
+		floor: { field: 'echo_floor_per_cpu_s', figure: 'deliveries_per_cpu_s' },
 		figures: ['deliveries_per_s', 'deliveries_per_cpu_s', 'server_cpu_pct', 'client_cpu_pct',
 			'deliveries_per_write', 'publishes_per_read',
 			'lat_p50_us-', 'lat_p99_us-', 'lat_p999_us-', 'lat_max_us-', 'lost-', 'duplicated-',
@@ -85,6 +93,7 @@ const SCENARIOS = {
 		agbench: ['storm', '--connections=200', '--warmup=2', '--duration=10'],
 		jwt: true,
 		targets: 'worker,reference,reference-string',
+		floor: { field: 'storm_floor_per_cpu_s', figure: 'handshakes_per_cpu_s' },
 		figures: ['handshakes_per_s', 'handshakes_per_cpu_s', 'server_cpu_pct', 'client_cpu_pct',
 			'hs_p50_ms-', 'hs_p99_ms-', 'auth_failed-', 'errors-'],
 	},
@@ -98,8 +107,12 @@ const SCENARIOS = {
 };
 const LATENCY_FIGURES = ['peak_publishes_per_s', 'publishes_per_s', 'deliveries_per_s',
 	'server_cpu_pct', 'lat_p50_us-', 'lat_p99_us-', 'lat_p999_us-', 'lat_max_us-', 'lost-', 'errors-'];
-SCENARIOS.latency = { ...SCENARIOS.fanout, halfPeak: true, figures: LATENCY_FIGURES };
-SCENARIOS['channels-latency'] = { ...SCENARIOS.channels, halfPeak: true, figures: LATENCY_FIGURES };
+// The latency's floor: how long one publish's sends to every subscriber
+// take, from the first to the last.
+SCENARIOS.latency = { ...SCENARIOS.fanout, halfPeak: true, figures: LATENCY_FIGURES,
+	floor: { field: 'fanout_spread_ms', figure: 'lat_p99_us', spread: true } };
+SCENARIOS['channels-latency'] = { ...SCENARIOS.channels, halfPeak: true, figures: LATENCY_FIGURES,
+	floor: undefined };
 SCENARIOS['cluster-latency'] = { ...SCENARIOS.cluster, halfPeak: true, figures: LATENCY_FIGURES };
 // Every scenario also shows how busy the rest of the machine was.
 for (const sc of Object.values(SCENARIOS)) {
@@ -131,7 +144,8 @@ function parseArgs(argv) {
 	for (const a of own.slice(1)) {
 		const m = /^--([a-z-]+)=(.*)$/.exec(a);
 		if (!m || !['runs', 'targets', 'workers', 'build', 'baseline', 'agbench', 'server-cpus',
-			'client-cpus', 'base-port', 'jwt-key', 'out', 'wait-idle', 'server-args'].includes(m[1])) {
+			'client-cpus', 'base-port', 'jwt-key', 'out', 'wait-idle', 'server-args',
+			'floor'].includes(m[1])) {
 			fail(`bad option ${a}`);
 		}
 		o[m[1]] = m[2];
@@ -147,6 +161,11 @@ function parseArgs(argv) {
 		o.baseline = path.resolve(root, o.baseline);
 	}
 	o.agbench = o.agbench ?? path.join(o.build, 'tools/agbench');
+	o.agfloor = path.join(path.dirname(o.agbench), 'agfloor');
+	if (!['0', '1'].includes(String(o.floor ?? '1'))) {
+		fail('--floor: 0 or 1');
+	}
+	o.floor = String(o.floor ?? '1') === '1' && sc.floor !== undefined;
 	o.runs = Number(o.runs);
 	o.port = Number(o['base-port']);
 	o.out = o.out ?? `/tmp/agbench-${o.scenario}-${Date.now()}.jsonl`;
@@ -281,6 +300,33 @@ function agbench(o, t, args) {
 	return { json: JSON.parse(line), cmd: `agbench ${full.join(' ')}` };
 }
 
+// The value of agbench option name in the scenario's arguments and the
+// user's (theirs win), or def.
+function agbenchOption(o, sc, name, def) {
+	let v = def;
+	for (const a of [...sc.agbench, ...o.extra]) {
+		if (a.startsWith(`--${name}=`)) {
+			v = a.slice(name.length + 3);
+		}
+	}
+	return v;
+}
+
+// One agfloor run with the scenario's subscribers (at most 5,000: agfloor
+// holds both ends of each pair) and window; its JSON line.
+function agfloor(o, sc) {
+	const cpu = (list) => String(list).split(/[,-]/)[0];
+	const pairs = Math.min(5000, Number(agbenchOption(o, sc, 'connections', 1000)));
+	const batch = sc.halfPeak ? 1 : Number(agbenchOption(o, sc, 'window', 16));
+	const args = [`--pairs=${pairs}`, `--batch=${batch}`,
+		`--server-cpu=${cpu(o['server-cpus'])}`, `--client-cpu=${cpu(o['client-cpus'])}`];
+	const r = spawnSync(o.agfloor, args, { encoding: 'utf8' });
+	if (r.status !== 0) {
+		fail(`agfloor ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+	}
+	return JSON.parse(r.stdout.trim());
+}
+
 function machineBusy() {
 	const v = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1)
 		.map(Number);
@@ -357,7 +403,23 @@ function machine() {
 		`${os.release()}, node ${process.version}; repository at ${commit}`;
 }
 
-function report(o, sc, results) {
+// The kernel's floor beside the medians: ag and ref are the headline
+// figure's medians (or undefined).
+function reportFloor(sc, floors, ag, ref) {
+	const f = median(floors.map((j) => j[sc.floor.field]));
+	const all = floors.map((j) => fmt(j[sc.floor.field])).join(', ');
+	console.log(`\nfloor (agfloor, the kernel alone, no server code; median of ${floors.length}: ${all})`);
+	if (sc.floor.spread) {
+		console.log(`  one publish's sends reach the last of ${floors[0].pairs} subscribers ` +
+			`${f.toFixed(2)} ms after the first: no p99 much below that`);
+		return;
+	}
+	console.log(`  ${sc.floor.figure} at most ${fmt(f)}` +
+		(ref ? `, ${(f / ref).toFixed(1)}x the reference` : '') +
+		(ag ? `; agcluster at ${Math.round((100 * ag) / f)} % of it` : ''));
+}
+
+function report(o, sc, results, floors) {
 	const targets = o.targets;
 	// the ratio: agcluster ÷ the reference, or a build ÷ the baseline
 	const agName = targets.find((t) => !t.startsWith('reference') && t !== 'baseline');
@@ -384,6 +446,11 @@ function report(o, sc, results) {
 		}
 		console.log(row(cells));
 	}
+	if (floors.length) {
+		reportFloor(sc, floors, agName && median(results[agName].map((r) => r.json[sc.floor.figure])),
+			refName && !refName.startsWith('baseline')
+				&& median(results[refName].map((r) => r.json[sc.floor.figure])));
+	}
 	console.log('\nper run:');
 	for (const t of targets) {
 		for (const r of results[t]) {
@@ -406,6 +473,11 @@ async function main() {
 		fail(`no agbench at ${o.agbench} (build it, or give --build or --agbench)`);
 	}
 	const results = Object.fromEntries(o.targets.map((t) => [t, []]));
+	const floors = [];
+	if (o.floor && !fs.existsSync(o.agfloor)) {
+		process.stderr.write(`compare: no agfloor at ${o.agfloor}: no floor printed\n`);
+		o.floor = false;
+	}
 	for (let run = 0; run < o.runs; run++) {
 		// alternate the order, so that a drift of the machine hits both
 		const order = run % 2 ? [...o.targets].reverse() : o.targets;
@@ -417,8 +489,16 @@ async function main() {
 			results[target].push(r);
 			process.stderr.write(`compare: run ${run + 1}/${o.runs} ${target} done\n`);
 		}
+		if (o.floor) {
+			await waitIdle(o);
+			const j = agfloor(o, sc);
+			j.target = 'agfloor';
+			j.run = run;
+			fs.appendFileSync(o.out, `${JSON.stringify(j)}\n`);
+			floors.push(j);
+		}
 	}
-	report(o, sc, results);
+	report(o, sc, results, floors);
 }
 
 main().catch((e) => fail(e.stack));
