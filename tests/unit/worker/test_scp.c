@@ -463,22 +463,30 @@ payload_ok(const char *v, size_t n)
 	return fast;
 }
 
+/* Bytes put inside strings (values and keys) at every offset. */
+static const unsigned char spoil[]
+    = { 0x01, 0x1f, '"', 0x7f, 0x80, 0xff, '\\', ' ', '/', ':', '0' };
+
+/* Whether a string with spoil byte c inside ("aaa?aaa") is valid: DEL and
+ * high bytes are plain; "\a" is no escape, a quote ends it early. */
+static int
+spoil_keeps_string(unsigned char c)
+{
+	return c == 0x7f || c >= 0x80 || c == ' ' || c == '/' || c == ':'
+	    || c == '0';
+}
+
 /* Strings and numbers are scanned eight bytes a time: a byte that ends or
  * spoils one must be found at every offset, in a word or in the tail. */
 START_TEST(test_scan_every_offset)
 {
-	static const unsigned char spoil[]
-	    = { 0x01, 0x1f, '"', 0x7f, 0x80, 0xff, '\\', ' ', '/', ':', '0' };
 	char v[48];
 
 	for (size_t len = 1; len < 40; len++) {
 		for (size_t k = 0; k < len; k++) {
 			for (size_t j = 0; j < sizeof(spoil); j++) {
 				unsigned char c = spoil[j];
-				/* ["aaa?aaa"]: DEL and high bytes are plain;
-				 * "\a" is no escape, a quote ends it early. */
-				int ok = c == 0x7f || c >= 0x80 || c == ' '
-				    || c == '/' || c == ':' || c == '0';
+				int ok = spoil_keeps_string(c);
 
 				memset(v, 'a', sizeof(v));
 				v[0] = '[';
@@ -499,6 +507,50 @@ START_TEST(test_scan_every_offset)
 				        == (c == '0'
 				            || (c == ' ' && k == len - 1)),
 				    "number %zu/%zu %02x", k, len, c);
+			}
+		}
+	}
+}
+END_TEST
+
+/* Short keys are read inline when compact ("key":), others by the general
+ * path: a byte that ends or spoils a key must be found at every offset of
+ * keys on both sides of that limit, and blanks around the colon still
+ * pass. */
+START_TEST(test_key_every_offset)
+{
+	static const char *const blanks[]
+	    = { "\":1}", "\" :1}", "\": 1}", "\"\t:\n1}", "\":1 }" };
+	char v[64];
+
+	for (size_t len = 0; len < 14; len++) {
+		for (size_t b = 0; b < sizeof(blanks) / sizeof(blanks[0]);
+		     b++) {
+			/* {"aaa":1}, with blanks around the colon */
+			memset(v, 'a', sizeof(v));
+			v[0] = '{';
+			v[1] = '"';
+			strcpy(v + 2 + len, blanks[b]);
+			ck_assert_msg(payload_ok(v, strlen(v)) == 1,
+			    "key %zu %s", len, blanks[b]);
+			/* truncated anywhere: never a payload */
+			for (size_t cut = 1; cut < strlen(v); cut++) {
+				ck_assert_msg(payload_ok(v, cut) == 0,
+				    "key %zu cut at %zu", len, cut);
+			}
+		}
+		for (size_t k = 0; k < len; k++) {
+			for (size_t j = 0; j < sizeof(spoil); j++) {
+				unsigned char c = spoil[j];
+				int ok = spoil_keeps_string(c);
+
+				memset(v, 'a', sizeof(v));
+				v[0] = '{';
+				v[1] = '"';
+				v[2 + k] = (char) c;
+				strcpy(v + 2 + len, "\":1,\"b\":2}");
+				ck_assert_msg(payload_ok(v, strlen(v)) == ok,
+				    "key %zu/%zu %02x", k, len, c);
 			}
 		}
 	}
@@ -623,6 +675,7 @@ main(void)
 	tcase_add_test(tc, test_publish_fast_declines);
 	tcase_add_test(tc, test_publish_fast_depth);
 	tcase_add_test(tc, test_payload_checked_alike);
+	tcase_add_test(tc, test_key_every_offset);
 	tcase_add_test(tc, test_scan_every_offset);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
