@@ -192,8 +192,13 @@ static char
 ctl_get(int fd)
 {
 	char c;
+	ssize_t r = read(fd, &c, 1);
 
-	if (read(fd, &c, 1) != 1) {
+	if (r == 0) {
+		fprintf(stderr, "agfloor: the other process ended\n");
+		exit(1);
+	}
+	if (r != 1) {
 		die("control read");
 	}
 	return c;

@@ -476,6 +476,16 @@ spoil_keeps_string(unsigned char c)
 	    || c == '0';
 }
 
+/* Fills v (size bytes) with 'a' after open and a quote: a string's start
+ * inside a payload, "[\"aaa..." or "{\"aaa...". */
+static void
+open_string(char *v, size_t size, char open)
+{
+	memset(v, 'a', size);
+	v[0] = open;
+	v[1] = '"';
+}
+
 /* Strings and numbers are scanned eight bytes a time: a byte that ends or
  * spoils one must be found at every offset, in a word or in the tail. */
 START_TEST(test_scan_every_offset)
@@ -488,9 +498,7 @@ START_TEST(test_scan_every_offset)
 				unsigned char c = spoil[j];
 				int ok = spoil_keeps_string(c);
 
-				memset(v, 'a', sizeof(v));
-				v[0] = '[';
-				v[1] = '"';
+				open_string(v, sizeof(v), '[');
 				v[2 + k] = (char) c;
 				v[2 + len] = '"';
 				v[3 + len] = ']';
@@ -527,9 +535,7 @@ START_TEST(test_key_every_offset)
 		for (size_t b = 0; b < sizeof(blanks) / sizeof(blanks[0]);
 		     b++) {
 			/* {"aaa":1}, with blanks around the colon */
-			memset(v, 'a', sizeof(v));
-			v[0] = '{';
-			v[1] = '"';
+			open_string(v, sizeof(v), '{');
 			strcpy(v + 2 + len, blanks[b]);
 			ck_assert_msg(payload_ok(v, strlen(v)) == 1,
 			    "key %zu %s", len, blanks[b]);
@@ -544,9 +550,7 @@ START_TEST(test_key_every_offset)
 				unsigned char c = spoil[j];
 				int ok = spoil_keeps_string(c);
 
-				memset(v, 'a', sizeof(v));
-				v[0] = '{';
-				v[1] = '"';
+				open_string(v, sizeof(v), '{');
 				v[2 + k] = (char) c;
 				strcpy(v + 2 + len, "\":1,\"b\":2}");
 				ck_assert_msg(payload_ok(v, strlen(v)) == ok,
