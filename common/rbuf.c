@@ -6,63 +6,138 @@
 
 /* Small buffers (most frames: a publish, a reply) come from a free list:
  * a busy worker allocates and frees one per message, more per loop turn
- * than malloc's per-thread cache holds. */
+ * than malloc's per-thread cache holds. Blocks (a socket's gathered
+ * output) have a free list of their own. */
 #define RBUF_SMALL_BLOCK 256
 #define RBUF_SMALL_MAX   (RBUF_SMALL_BLOCK - sizeof(struct rbuf))
-/* How many small buffers the free list holds at most, and how many alive
- * count as pressure (a sixteenth short of it). */
-#define RBUF_POOL_SIZE  1024
-#define RBUF_POOL_PRESS (RBUF_POOL_SIZE - RBUF_POOL_SIZE / 16)
+#define RBUF_BLOCK_MAX   (RBUF_BLOCK - sizeof(struct rbuf))
+/* How many of each the free lists hold at most. So many alive that the
+ * next ones would come from malloc (a sixteenth short of it) is pressure. */
+#define RBUF_SMALL_KEEP 1024
+#define RBUF_BLOCK_KEEP 64
 /* Under AddressSanitizer every buffer goes back to malloc, so that a use
  * after the last unref is still caught. */
 #if defined(__SANITIZE_ADDRESS__)
-#define RBUF_POOL_MAX 0
+#define RBUF_NO_POOL 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define RBUF_POOL_MAX 0
+#define RBUF_NO_POOL 1
 #endif
 #endif
-#ifndef RBUF_POOL_MAX
-#define RBUF_POOL_MAX RBUF_POOL_SIZE
+#ifndef RBUF_NO_POOL
+#define RBUF_NO_POOL 0
 #endif
+
+enum rbuf_kind { RBUF_EXACT, RBUF_SMALL, RBUF_BLOCKS };
 
 struct rbuf_free {
 	struct rbuf_free *next;
 };
 
-static struct rbuf_free *pool;
-static unsigned pool_n;
-static unsigned small_alive;
+/* The free list of one size (cap bytes of data). */
+struct rbuf_pool {
+	struct rbuf_free *head;
+	unsigned n;
+	unsigned keep;
+	unsigned alive; /* buffers of this size in use */
+	uint32_t cap;
+	uint32_t kind;
+};
+
+static struct rbuf_pool small
+    = { NULL, 0, RBUF_SMALL_KEEP, 0, RBUF_SMALL_MAX, RBUF_SMALL };
+static struct rbuf_pool blocks
+    = { NULL, 0, RBUF_BLOCK_KEEP, 0, RBUF_BLOCK_MAX, RBUF_BLOCKS };
+
+static struct rbuf *
+pool_take(struct rbuf_pool *p)
+{
+	struct rbuf *b;
+
+	p->alive++;
+	if (p->head != NULL) {
+		b = (struct rbuf *) p->head;
+		p->head = p->head->next;
+		p->n--;
+	} else {
+		b = mem_alloc(sizeof(*b) + p->cap);
+	}
+	b->cap = p->cap;
+	b->kind = p->kind;
+	return b;
+}
+
+static void
+pool_give(struct rbuf_pool *p, struct rbuf *b)
+{
+	struct rbuf_free *f = (struct rbuf_free *) b;
+
+	p->alive--;
+	if (RBUF_NO_POOL || p->n >= p->keep) {
+		mem_free(b);
+		return;
+	}
+	f->next = p->head;
+	p->head = f;
+	p->n++;
+}
+
+static void
+pool_fini(struct rbuf_pool *p)
+{
+	while (p->head != NULL) {
+		struct rbuf_free *f = p->head;
+
+		p->head = f->next;
+		mem_free(f);
+	}
+	p->n = 0;
+}
+
+static int
+pool_pressed(const struct rbuf_pool *p)
+{
+	return p->alive >= p->keep - p->keep / 16;
+}
+
+/* A buffer of exactly cap bytes, outside the free lists. */
+static struct rbuf *
+exact(size_t cap)
+{
+	struct rbuf *b = mem_alloc(sizeof(*b) + cap);
+
+	b->cap = (uint32_t) cap;
+	b->kind = RBUF_EXACT;
+	return b;
+}
 
 struct rbuf *
 rbuf_new(size_t len)
 {
-	struct rbuf *b;
+	struct rbuf *b
+	    = len <= RBUF_SMALL_MAX ? pool_take(&small) : exact(len);
 
-	small_alive += len <= RBUF_SMALL_MAX;
-	if (len <= RBUF_SMALL_MAX && pool != NULL) {
-		b = (struct rbuf *) pool;
-		pool = pool->next;
-		pool_n--;
-	} else {
-		b = mem_alloc(len <= RBUF_SMALL_MAX ? RBUF_SMALL_BLOCK
-		                                    : sizeof(*b) + len);
-	}
 	b->refs = 1;
 	b->len = (uint32_t) len;
+	return b;
+}
+
+struct rbuf *
+rbuf_block(size_t need)
+{
+	struct rbuf *b
+	    = need <= RBUF_BLOCK_MAX ? pool_take(&blocks) : exact(need);
+
+	b->refs = 1;
+	b->len = 0;
 	return b;
 }
 
 void
 rbuf_pool_fini(void)
 {
-	while (pool != NULL) {
-		struct rbuf_free *f = pool;
-
-		pool = f->next;
-		mem_free(f);
-	}
-	pool_n = 0;
+	pool_fini(&small);
+	pool_fini(&blocks);
 }
 
 struct rbuf *
@@ -80,20 +155,17 @@ rbuf_unref(struct rbuf *b)
 	if (b == NULL || --b->refs > 0) {
 		return;
 	}
-	small_alive -= b->len <= RBUF_SMALL_MAX;
-	if (b->len <= RBUF_SMALL_MAX && (int) pool_n < RBUF_POOL_MAX) {
-		struct rbuf_free *f = (struct rbuf_free *) b;
-
-		f->next = pool;
-		pool = f;
-		pool_n++;
-		return;
+	if (b->kind == RBUF_SMALL) {
+		pool_give(&small, b);
+	} else if (b->kind == RBUF_BLOCKS) {
+		pool_give(&blocks, b);
+	} else {
+		mem_free(b);
 	}
-	mem_free(b);
 }
 
 int
 rbuf_pool_pressed(void)
 {
-	return small_alive >= RBUF_POOL_PRESS;
+	return pool_pressed(&small) || pool_pressed(&blocks);
 }

@@ -1,8 +1,11 @@
 /*
- * Refcounted immutable byte buffers. An outgoing frame is encoded once into
- * an rbuf and the same bytes are queued on every recipient's output; each
- * queue entry holds one reference. Single-threaded: no atomics, and small
- * buffers are recycled through a bounded free list.
+ * Refcounted byte buffers. An outgoing frame is encoded once into an rbuf
+ * and the same bytes are queued on every recipient's output; each queue
+ * entry holds one reference. A buffer is immutable while shared; its only
+ * holder may append to it up to its capacity (a socket's output gathers
+ * the frames meant for it alone into one block). Single-threaded: no
+ * atomics, and small buffers and blocks are recycled through bounded free
+ * lists.
  */
 #ifndef AG_RBUF_H
 #define AG_RBUF_H
@@ -10,14 +13,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The size of a block (rbuf_block), header included. */
+#define RBUF_BLOCK 4096
+
 struct rbuf {
 	uint32_t refs;
 	uint32_t len;
+	uint32_t cap;  /* bytes data holds: len plus the room after it */
+	uint32_t kind; /* where it goes when freed (rbuf.c) */
 	uint8_t data[];
 };
 
 /* Returns an owned buffer of len bytes (contents uninitialised), refs = 1. */
 struct rbuf *rbuf_new(size_t len);
+/* Returns an owned, empty buffer (len 0) with room for at least need
+ * bytes: a block of RBUF_BLOCK bytes when need fits in one, else exactly
+ * need. */
+struct rbuf *rbuf_block(size_t need);
+/* The bytes that can still be appended after b's len. */
+static inline size_t
+rbuf_room(const struct rbuf *b)
+{
+	return b->cap - b->len;
+}
 /* Returns an owned buffer holding a copy of the len bytes at p. */
 struct rbuf *rbuf_copy(const void *p, size_t len);
 /* Adds a reference; returns b. */
@@ -29,7 +47,7 @@ rbuf_ref(struct rbuf *b)
 }
 /* Drops a reference, freeing the buffer on the last; accepts NULL. */
 void rbuf_unref(struct rbuf *b);
-/* Frees the small buffers kept for reuse (at exit). */
+/* Frees the buffers and blocks kept for reuse (at exit). */
 void rbuf_pool_fini(void);
 /* 1 when so many small buffers are alive that the next ones would come
  * from malloc rather than the free list: a holder that can release some

@@ -28,12 +28,6 @@ cluster_unreachable(const struct cluster *cl)
 	return NULL;
 }
 
-int
-cluster_enabled(const struct cluster *cl)
-{
-	return cl->n > 0;
-}
-
 static struct cluster_broker *
 owner(struct cluster *cl, const char *name, size_t n)
 {

@@ -54,8 +54,13 @@ void cluster_fini(struct cluster *cl);
  * up (or there are none). */
 const char *cluster_unreachable(const struct cluster *cl);
 
-/* Returns 1 when channels are routed through brokers. */
-int cluster_enabled(const struct cluster *cl);
+/* Returns 1 when channels are routed through brokers (inline: every
+ * publish asks). */
+static inline int
+cluster_enabled(const struct cluster *cl)
+{
+	return cl->n > 0;
+}
 
 /*
  * Sends a client's publish to the channel's owner. Returns 0 when it is

@@ -174,33 +174,49 @@ grow_queue(struct conn *c)
 	c->q_head = 0;
 }
 
-/* Queues buf whatever the state; the output limit applies. */
+/* Whether n more bytes of output make c a slow consumer; if so it is cut
+ * off. A socket is slow when it has a backlog: one large frame to a
+ * socket that keeps up is no reason to cut it off. */
 static int
-enqueue(struct conn *c, struct rbuf *buf)
+over_limit(struct conn *c, size_t n)
 {
-	size_t before = c->q_bytes;
+	size_t limit = (size_t) c->srv->conf->socket_output_limit;
 
-	if (buf->len == 0) {
+	if (c->q_bytes == 0 || c->q_bytes + n <= limit) {
 		return 0;
 	}
+	c->srv->stats.slow_consumers++;
+	logger_info("%s %s: cut off: %zu bytes of output pending "
+	            "(socket_output_limit)",
+	    c->peer, c->id, c->q_bytes + n);
+	conn_abort(c, "slow consumer");
+	return 1;
+}
+
+/* Appends a reference to buf to the output ring. */
+static void
+push_output(struct conn *c, struct rbuf *buf)
+{
 	if (c->q_len == c->q_cap) {
 		grow_queue(c);
 	}
 	c->q[(c->q_head + c->q_len) & (c->q_cap - 1)]
 	    = (struct conn_out) { rbuf_ref(buf), 0 };
 	c->q_len++;
-	c->q_bytes += buf->len + CONN_FRAME_OVERHEAD;
-	/* A socket is slow when it has a backlog: one large frame to a socket
-	 * that keeps up is no reason to cut it off. */
-	if (before > 0
-	    && c->q_bytes > (size_t) c->srv->conf->socket_output_limit) {
-		c->srv->stats.slow_consumers++;
-		logger_info("%s %s: cut off: %zu bytes of output pending "
-		            "(socket_output_limit)",
-		    c->peer, c->id, c->q_bytes);
-		conn_abort(c, "slow consumer");
+}
+
+/* Queues buf whatever the state; the output limit applies. */
+static int
+enqueue(struct conn *c, struct rbuf *buf)
+{
+	if (buf->len == 0) {
+		return 0;
+	}
+	if (over_limit(c, buf->len + CONN_FRAME_OVERHEAD)) {
 		return -1;
 	}
+	push_output(c, buf);
+	c->q_bytes += buf->len + CONN_FRAME_OVERHEAD;
 	server_mark_dirty(c->srv, c);
 	return 0;
 }
@@ -214,14 +230,59 @@ conn_send(struct conn *c, struct rbuf *buf)
 	return enqueue(c, buf);
 }
 
+/* The last queued buffer when only c's queue holds it (it may grow), else
+ * NULL. */
+static struct rbuf *
+own_tail(const struct conn *c)
+{
+	struct rbuf *b;
+
+	if (c->q_len == 0) {
+		return NULL;
+	}
+	b = c->q[(c->q_head + c->q_len - 1) & (c->q_cap - 1)].buf;
+	return b->refs == 1 ? b : NULL;
+}
+
+uint8_t *
+conn_reserve(struct conn *c, size_t n)
+{
+	struct rbuf *t = own_tail(c);
+	size_t cost = n;
+	uint8_t *p;
+
+	if (c->state != CONN_WS) {
+		return NULL;
+	}
+	if (t == NULL || rbuf_room(t) < n) {
+		t = NULL;
+		cost += CONN_FRAME_OVERHEAD;
+	}
+	if (over_limit(c, cost)) {
+		return NULL;
+	}
+	if (t == NULL) {
+		t = rbuf_block(n);
+		push_output(c, t);
+		rbuf_unref(t); /* the queue holds it alone */
+	}
+	p = t->data + t->len;
+	t->len += (uint32_t) n;
+	c->q_bytes += cost;
+	server_mark_dirty(c->srv, c);
+	return p;
+}
+
 int
 conn_send_text(struct conn *c, const char *p, size_t n)
 {
-	struct rbuf *b = conn_text_frame(p, n);
-	int rv = conn_send(c, b);
+	uint8_t *w = conn_reserve(c, ws_frame_size(n));
 
-	rbuf_unref(b);
-	return rv;
+	if (w == NULL) {
+		return -1;
+	}
+	memcpy(w + ws_header(w, WS_OP_TEXT, n), p, n);
+	return 0;
 }
 
 static void

@@ -111,7 +111,15 @@ void conn_free(struct conn *c);
  * Returns 0, or -1 when the connection is closing or was just cut off for
  * exceeding socket_output_limit. */
 int conn_send(struct conn *c, struct rbuf *buf);
-/* Encodes a text frame with a copy of the bytes and queues it. */
+/* Returns where to write the next n bytes of c's output, which must be
+ * filled before anything else is queued on c: the room left in the block
+ * at the end of its queue, or a new block. Frames meant for c alone are
+ * gathered this way, with no buffer or queue entry of their own. NULL
+ * when the connection is closing or was just cut off for exceeding
+ * socket_output_limit. */
+uint8_t *conn_reserve(struct conn *c, size_t n);
+/* Encodes a text frame with a copy of the bytes and queues it. Returns as
+ * conn_send. */
 int conn_send_text(struct conn *c, const char *p, size_t n);
 /* Writes as much queued output as the socket takes. Returns -1 if the
  * connection died (it is then on the reap list). */

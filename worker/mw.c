@@ -45,12 +45,6 @@ static const uint8_t mw_of_type[] = { AGPLUGIN_MIDDLEWARE_HANDSHAKE,
 	AGPLUGIN_MIDDLEWARE_OUTBOUND, AGPLUGIN_MIDDLEWARE_INBOUND };
 
 int
-mw_has(const struct agplugin_host *h, enum agplugin_middleware_type t)
-{
-	return h->mw[t].head != NULL;
-}
-
-int
 agplugin_middleware(struct agplugin_host *h,
     enum agplugin_middleware_type type, agplugin_middleware_fn fn, void *arg)
 {

@@ -80,8 +80,6 @@ struct agplugin_action {
 	void (*ctx_free)(void *ctx);
 };
 
-/* Returns 1 when middleware of type is registered. */
-int mw_has(const struct agplugin_host *h, enum agplugin_middleware_type t);
 /* Adds fn in front of every plugin's middleware of type (the worker's own
  * rules run first). */
 void mw_add_first(struct agplugin_host *h, enum agplugin_middleware_type t,

@@ -31,6 +31,14 @@ struct agplugin_host {
 	struct rpc_call *calls; /* invokes of clients not answered yet */
 };
 
+/* Returns 1 when middleware of type is registered (inline: every message
+ * asks). */
+static inline int
+mw_has(const struct agplugin_host *h, enum agplugin_middleware_type t)
+{
+	return h->mw[t].head != NULL;
+}
+
 /* Loads every plugin of conf->plugin and runs its agplugin_init. Returns
  * 0, or -1 after logging which plugin failed and why. */
 int plugin_init(struct agplugin_host *h, struct server *s);

@@ -1139,14 +1139,20 @@ scp_put_publish(
 	SB_ADDL(sb, "}}");
 }
 
-size_t
-scp_publish_plain_len(const char *chan, size_t chan_len, struct scp_span data)
+int
+scp_name_plain(const char *chan, size_t chan_len)
 {
 	for (size_t i = 0; i < chan_len; i++) {
 		if (!tz_plain[(unsigned char) chan[i]]) {
 			return 0;
 		}
 	}
+	return 1;
+}
+
+size_t
+scp_publish_len(size_t chan_len, struct scp_span data)
+{
 	return sizeof(PUB_HEAD) - 1 + chan_len + 1
 	    + (data.p != NULL ? sizeof(PUB_DATA) - 1 + data.n : 0) + 2;
 }

@@ -150,12 +150,12 @@ void scp_put_error_raw(
  * unescaped channel name. */
 void scp_put_publish(struct strbuf *sb, const char *chan, size_t chan_len,
     struct scp_span data);
-/* The length of what scp_put_publish would write, when chan needs no
- * escaping (no control character, '"' or '\\'), so that it can be written
- * straight into its frame; 0 when it needs escaping. */
-size_t scp_publish_plain_len(
-    const char *chan, size_t chan_len, struct scp_span data);
-/* Writes exactly that (scp_publish_plain_len bytes) to out. */
+/* Whether chan needs no escaping (no control character, '"' or '\\'), so
+ * that its #publish can be written straight into its frame. */
+int scp_name_plain(const char *chan, size_t chan_len);
+/* The length of what scp_put_publish writes for a plain name. */
+size_t scp_publish_len(size_t chan_len, struct scp_span data);
+/* Writes exactly that (scp_publish_len bytes) to out. */
 void scp_write_publish(
     char *out, const char *chan, size_t chan_len, struct scp_span data);
 /* {"event":<event>[,"data":<data>]} with data raw JSON (p NULL = none). */

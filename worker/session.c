@@ -33,6 +33,10 @@ enum {
 /* The largest message accepted before the handshake. */
 #define SESS_MAX_BEFORE_HANDSHAKE (64 * 1024)
 
+/* The session's bits in a channel's mark (struct chidx_chan). */
+#define CHAN_CONFIRMED 1u /* its owner broker has it (cluster) */
+#define CHAN_PLAIN     2u /* its name needs no escaping (scp_name_plain) */
+
 static const struct agconf *
 conf(const struct conn *c)
 {
@@ -629,33 +633,74 @@ on_authenticate(struct conn *c, const struct scp_packet *p)
 	send_remove_token(c);
 }
 
-/* The #publish frame of a channel's message, written straight into its
- * buffer unless the name needs escaping. */
-static struct rbuf *
-publish_frame(
-    struct server *s, const char *name, size_t n, struct scp_span data)
+/* A channel's message, as its #publish frames are built. */
+struct pub_msg {
+	const char *name;
+	size_t n;
+	int plain; /* scp_name_plain: the name needs no escaping */
+	struct scp_span data;
+};
+
+/* The length of m's #publish text when its name is plain (publish_write
+ * writes it); else 0, and the text is in s->out. */
+static size_t
+publish_text(struct server *s, const struct pub_msg *m)
 {
-	size_t len = scp_publish_plain_len(name, n, data);
+	if (m->plain) {
+		return scp_publish_len(m->n, m->data);
+	}
+	sb_reset(&s->out);
+	scp_put_publish(&s->out, m->name, m->n, m->data);
+	return 0;
+}
+
+/* Writes the whole frame of m's #publish text (len bytes) at w. */
+static void
+publish_write(uint8_t *w, size_t len, const struct pub_msg *m)
+{
+	scp_write_publish((char *) w + ws_header(w, WS_OP_TEXT, len), m->name,
+	    m->n, m->data);
+}
+
+/* The #publish frame of m, to share. */
+static struct rbuf *
+publish_frame(struct server *s, const struct pub_msg *m)
+{
+	size_t len = publish_text(s, m);
 	struct rbuf *b;
 
 	if (len == 0) {
-		sb_reset(&s->out);
-		scp_put_publish(&s->out, name, n, data);
 		return conn_text_frame(s->out.data, s->out.len);
 	}
 	b = rbuf_new(ws_frame_size(len));
-	scp_write_publish(
-	    (char *) b->data + ws_header(b->data, WS_OP_TEXT, len), name, n,
-	    data);
+	publish_write(b->data, len, m);
 	return b;
 }
 
-/* Delivers one publish to c, as it is (data NULL: the shared frame) or
- * with data replaced by the outbound middleware. */
-void
-sess_deliver(struct conn *c, struct mw_pub *p, const char *data, size_t len)
+/* Queues the #publish frame of m for c alone: written straight into its
+ * output. Returns as conn_send. */
+static int
+publish_own(struct conn *c, const struct pub_msg *m)
 {
-	struct server *s = c->srv;
+	size_t len = publish_text(c->srv, m);
+	uint8_t *w;
+
+	if (len == 0) {
+		return conn_send_text(c, c->srv->out.data, c->srv->out.len);
+	}
+	w = conn_reserve(c, ws_frame_size(len));
+	if (w == NULL) {
+		return -1;
+	}
+	publish_write(w, len, m);
+	return 0;
+}
+
+/* Delivers a publish to c: the shared frame, or (frame NULL) one of its
+ * own built from m. */
+static void
+deliver(struct conn *c, struct rbuf *frame, const struct pub_msg *m)
+{
 	int rv;
 
 	if (c->state != CONN_WS) {
@@ -664,18 +709,20 @@ sess_deliver(struct conn *c, struct mw_pub *p, const char *data, size_t len)
 	/* A delivery never joins a batch, so the encoded frame stays
 	 * shared; flushing first keeps the order. */
 	batch_flush(c);
-	if (data == NULL) {
-		rv = conn_send(c, p->frame);
-	} else {
-		struct rbuf *frame
-		    = publish_frame(s, p->chan, p->chan_len, span(data, len));
-
-		rv = conn_send(c, frame);
-		rbuf_unref(frame);
-	}
+	rv = frame != NULL ? conn_send(c, frame) : publish_own(c, m);
 	if (rv == 0) {
-		s->stats.deliveries++;
+		c->srv->stats.deliveries++;
 	}
+}
+
+void
+sess_deliver(struct conn *c, struct mw_pub *p, const char *data, size_t len)
+{
+	struct pub_msg m = { p->chan, p->chan_len,
+		data == NULL || scp_name_plain(p->chan, p->chan_len),
+		span(data, len) };
+
+	deliver(c, data == NULL ? p->frame : NULL, &m);
 }
 
 /* With outbound middleware every recipient's delivery is an action. The
@@ -698,29 +745,37 @@ publish_through_mw(struct server *s, struct chidx_chan *ch, struct mw_pub *p)
 }
 
 /* Builds the #publish frame of channel ch (NULL: no local subscriber)
- * once and queues the same bytes on every local subscriber. */
+ * once and queues the same bytes on every local subscriber; a single
+ * subscriber (a socket's own channel) gets it written into its output. */
 static void
 publish_to(struct server *s, struct chidx_chan *ch, const char *name, size_t n,
     struct scp_span data)
 {
-	struct mw_pub shared = { 0 }, *p;
+	struct pub_msg m = { name, n, 0, data };
+	struct rbuf *frame;
+	struct mw_pub *p;
 
 	s->stats.publishes++;
 	if (ch == NULL) {
 		return;
 	}
-	shared.frame = publish_frame(s, name, n, data);
-	if (!mw_has(&s->plugins, AGPLUGIN_MIDDLEWARE_OUTBOUND)) {
-		for (uint32_t i = 0; i < ch->nsubs; i++) {
-			sess_deliver(ch->subs[i].owner, &shared, NULL, 0);
-		}
-		rbuf_unref(shared.frame);
+	m.plain = (ch->mark & CHAN_PLAIN) != 0;
+	if (mw_has(&s->plugins, AGPLUGIN_MIDDLEWARE_OUTBOUND)) {
+		p = mw_pub_new(name, n, data.p, data.n);
+		p->frame = publish_frame(s, &m);
+		publish_through_mw(s, ch, p);
+		mw_pub_unref(p);
 		return;
 	}
-	p = mw_pub_new(name, n, data.p, data.n);
-	p->frame = shared.frame;
-	publish_through_mw(s, ch, p);
-	mw_pub_unref(p);
+	if (ch->nsubs == 1) {
+		deliver(ch->subs[0].owner, NULL, &m);
+		return;
+	}
+	frame = publish_frame(s, &m);
+	for (uint32_t i = 0; i < ch->nsubs; i++) {
+		deliver(ch->subs[i].owner, frame, &m);
+	}
+	rbuf_unref(frame);
 }
 
 void
@@ -934,10 +989,10 @@ pending_answer(struct conn *c, const struct chidx_chan *ch)
 void
 sess_channel_confirmed(struct server *s, struct chidx_chan *ch)
 {
-	if (ch->mark) {
+	if (ch->mark & CHAN_CONFIRMED) {
 		return;
 	}
-	ch->mark = 1;
+	ch->mark |= CHAN_CONFIRMED;
 	for (uint32_t i = 0; i < ch->nsubs; i++) {
 		struct conn *sub = ch->subs[i].owner;
 
@@ -977,7 +1032,10 @@ subscribe_done(struct agplugin_action *a)
 	 * channel: a publish from another worker after the client saw its
 	 * subscribe succeed must reach it, as with the reference. */
 	ch = chidx_find(&s->channels, a->name, a->name_len);
-	if (cluster_enabled(&s->cluster) && !ch->mark) {
+	if (scp_name_plain(a->name, a->name_len)) {
+		ch->mark |= CHAN_PLAIN;
+	}
+	if (cluster_enabled(&s->cluster) && !(ch->mark & CHAN_CONFIRMED)) {
 		pending_add(c, ch, rid_of(a));
 		return;
 	}

@@ -31,6 +31,31 @@ describe('pub/sub with the default configuration', () => {
 		}
 	});
 
+	test('names that need escaping in JSON arrive exact, to one subscriber and to two', async () => {
+		const names = ['q"uote', 'back\\slash', 'new\nline', 'tab\tand\u0001', 'caf\u00e9 \u{1f600}', uniqueChannel('plain')];
+		const a = await connectOpen(fx.server);
+		const b = await connectOpen(fx.server);
+		try {
+			let cid = 2;
+			for (const name of names) {
+				await subscribe(a, `${name}/one`, cid++);
+				await subscribe(a, `${name}/two`, cid++);
+				await subscribe(b, `${name}/two`, cid++);
+			}
+			for (const [i, name] of names.entries()) {
+				await a.sendJson({ event: '#publish', data: { channel: `${name}/one`, data: i } });
+				assert.deepEqual(await a.nextJson(), publishPacket(`${name}/one`, i));
+				await b.sendJson({ event: '#publish', data: { channel: `${name}/two`, data: { i } } });
+				assert.deepEqual(await a.nextJson(), publishPacket(`${name}/two`, { i }));
+				assert.deepEqual(await b.nextJson(), publishPacket(`${name}/two`, { i }));
+			}
+			await a.expectNothing(100);
+			await b.expectNothing(100);
+		} finally {
+			await closeAll(a, b);
+		}
+	});
+
 	test('#30: a non-string channel is refused with InvalidActionError', async () => {
 		const ws = await connectOpen(fx.server);
 		try {
@@ -429,6 +454,58 @@ describe('--socket-channel-limit=2', () => {
 			await subscribe(b, 'c2', 3);
 		} finally {
 			await closeAll(a, b);
+		}
+	});
+});
+
+// A socket's deliveries on a channel only it holds, and its replies, are
+// written into one block of its output (conn_reserve) rather than queued
+// one buffer each. While the socket does not read, those blocks fill, are
+// written in part, and are appended to after a partial write; frames
+// larger than a block get a buffer of their own between them. 12 MB is
+// well past what loopback's kernel buffers absorb (about 4 MB here), so
+// the worker's own queue holds most of it.
+describe('a socket that does not read: its own deliveries and replies, queued', () => {
+	const fx = useServer({ socket_output_limit: 64 * 1024 * 1024 });
+
+	test('arrive whole and in order, and every reply once', async () => {
+		const ch = uniqueChannel('own');
+		const SIZES = [0, 40, 300, 4000, 5000, 1200, 9000, 17];
+		const N = 4500;
+		const REPLY_EVERY = 97;
+		const pad = (i) => String.fromCharCode(97 + (i % 26)).repeat(SIZES[i % SIZES.length]);
+		const ws = await connectOpen(fx.server, { autoPong: true });
+		try {
+			await subscribe(ws, ch, 2);
+			ws.pause();
+			const rids = new Set();
+			for (let i = 0; i < N; i++) {
+				const packet = { event: '#publish', data: { channel: ch, data: { seq: i, pad: pad(i) } } };
+				if (i % REPLY_EVERY === 0) {
+					packet.cid = 1000 + i;
+					rids.add(1000 + i);
+				}
+				await ws.sendJson(packet);
+			}
+			ws.resume();
+			let seq = 0;
+			while (seq < N || rids.size > 0) {
+				const p = await ws.nextJson(10000);
+				if (p.rid !== undefined) {
+					assert.ok(rids.delete(p.rid), `an unexpected or repeated reply ${JSON.stringify(p)}`);
+					assert.equal(p.error, undefined);
+					continue;
+				}
+				assert.equal(p.event, '#publish');
+				assert.equal(p.data.channel, ch);
+				assert.equal(p.data.data.seq, seq, 'in order, nothing lost');
+				assert.equal(p.data.data.pad, pad(seq), `delivery ${seq} is whole`);
+				seq++;
+			}
+			await ws.expectNothing(200);
+			await assertServerServes(fx.server);
+		} finally {
+			await ws.close();
 		}
 	});
 });

@@ -602,10 +602,10 @@ START_TEST(test_write_publish_same_as_put)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		for (size_t k = 0; k < sizeof(datas) / sizeof(datas[0]); k++) {
 			struct strbuf sb;
-			size_t n = scp_publish_plain_len(
-			    names[i], strlen(names[i]), datas[k]);
+			size_t n = scp_publish_len(strlen(names[i]), datas[k]);
 			char *out = mem_alloc(n);
 
+			ck_assert(scp_name_plain(names[i], strlen(names[i])));
 			sb_init(&sb);
 			scp_put_publish(
 			    &sb, names[i], strlen(names[i]), datas[k]);
@@ -617,9 +617,32 @@ START_TEST(test_write_publish_same_as_put)
 			sb_fini(&sb);
 		}
 	}
-	ck_assert_uint_eq(scp_publish_plain_len("a\"b", 3, datas[0]), 0);
-	ck_assert_uint_eq(scp_publish_plain_len("a\\b", 3, datas[0]), 0);
-	ck_assert_uint_eq(scp_publish_plain_len("a\nb", 3, datas[0]), 0);
+	ck_assert(!scp_name_plain("a\"b", 3));
+	ck_assert(!scp_name_plain("a\\b", 3));
+	ck_assert(!scp_name_plain("a\nb", 3));
+}
+END_TEST
+
+/* A name with a spoil byte at any offset of names up to 24 bytes long
+ * needs escaping exactly when that byte is a control character, '"' or
+ * '\\'. */
+START_TEST(test_name_plain_every_offset)
+{
+	char name[24];
+
+	for (size_t n = 1; n <= sizeof(name); n++) {
+		for (size_t at = 0; at < n; at++) {
+			for (size_t k = 0; k < sizeof(spoil); k++) {
+				unsigned char c = spoil[k];
+				int plain = c >= 0x20 && c != '"' && c != '\\';
+
+				memset(name, 'a', n);
+				name[at] = (char) c;
+				ck_assert_int_eq(
+				    scp_name_plain(name, n), plain);
+			}
+		}
+	}
 }
 END_TEST
 
@@ -675,6 +698,7 @@ main(void)
 	tcase_add_test(tc, test_truncated_everywhere);
 	tcase_add_test(tc, test_writers);
 	tcase_add_test(tc, test_write_publish_same_as_put);
+	tcase_add_test(tc, test_name_plain_every_offset);
 	tcase_add_test(tc, test_publish_fast_matches);
 	tcase_add_test(tc, test_publish_fast_declines);
 	tcase_add_test(tc, test_publish_fast_depth);
