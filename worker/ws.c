@@ -132,9 +132,10 @@ ws_frame_parse(const struct ws_reader *r, const uint8_t *p, size_t avail,
 	return 1;
 }
 
-/* XORs p with the repeating 4-byte key, eight bytes per step. Masking and
- * unmasking are the same operation. Returns 1 when every byte it leaves is
- * ASCII, which spares a text frame the UTF-8 check. */
+/* XORs p with the repeating 4-byte key, sixteen bytes per step where the
+ * compiler has vector types (one SSE2 register on x86-64), else eight.
+ * Masking and unmasking are the same operation. Returns 1 when every byte
+ * it leaves is ASCII, which spares a text frame the UTF-8 check. */
 static int
 ws_xor_mask(uint8_t *p, size_t n, const uint8_t key[4])
 {
@@ -145,6 +146,18 @@ ws_xor_mask(uint8_t *p, size_t n, const uint8_t key[4])
 	memcpy(key8, key, 4);
 	memcpy(key8 + 4, key, 4);
 	memcpy(&m, key8, 8);
+#if defined(__GNUC__)
+	typedef uint64_t ws_v2 __attribute__((vector_size(16)));
+	ws_v2 m2 = { m, m }, v, seen2 = { 0, 0 };
+
+	for (; i + 16 <= n; i += 16) {
+		memcpy(&v, p + i, 16);
+		v ^= m2;
+		seen2 |= v;
+		memcpy(p + i, &v, 16);
+	}
+	seen = seen2[0] | seen2[1];
+#endif
 	for (; i + 8 <= n; i += 8) {
 		memcpy(&w, p + i, 8);
 		w ^= m;
