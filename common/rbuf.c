@@ -1,5 +1,7 @@
 #include "rbuf.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mem.h"
@@ -10,9 +12,11 @@
  * output) have a free list of their own. */
 #define RBUF_SMALL_BLOCK 256
 #define RBUF_SMALL_MAX   (RBUF_SMALL_BLOCK - sizeof(struct rbuf))
-#define RBUF_BLOCK_MAX   (RBUF_BLOCK - sizeof(struct rbuf))
-/* How many of each the free lists hold at most. So many alive that the
- * next ones would come from malloc (a sixteenth short of it) is pressure. */
+/* How many of each the free lists hold at most. So many small buffers
+ * alive that the next ones would come from malloc (a sixteenth short of
+ * it) is pressure. Blocks do not count: a socket gathers its own frames
+ * into one, and those held by stalled sockets would keep the pressure on
+ * for good. */
 #define RBUF_SMALL_KEEP 1024
 #define RBUF_BLOCK_KEEP 64
 /* Under AddressSanitizer every buffer goes back to malloc, so that a use
@@ -47,7 +51,7 @@ struct rbuf_pool {
 static struct rbuf_pool small
     = { NULL, 0, RBUF_SMALL_KEEP, 0, RBUF_SMALL_MAX, RBUF_SMALL };
 static struct rbuf_pool blocks
-    = { NULL, 0, RBUF_BLOCK_KEEP, 0, RBUF_BLOCK_MAX, RBUF_BLOCKS };
+    = { NULL, 0, RBUF_BLOCK_KEEP, 0, RBUF_BLOCK_ROOM, RBUF_BLOCKS };
 
 static struct rbuf *
 pool_take(struct rbuf_pool *p)
@@ -94,17 +98,18 @@ pool_fini(struct rbuf_pool *p)
 	p->n = 0;
 }
 
-static int
-pool_pressed(const struct rbuf_pool *p)
-{
-	return p->alive >= p->keep - p->keep / 16;
-}
-
-/* A buffer of exactly cap bytes, outside the free lists. */
+/* A buffer of exactly cap bytes, outside the free lists. Lengths are 32
+ * bits: no frame comes near (messages are limited to 1 GiB). */
 static struct rbuf *
 exact(size_t cap)
 {
-	struct rbuf *b = mem_alloc(sizeof(*b) + cap);
+	struct rbuf *b;
+
+	if (cap > UINT32_MAX) {
+		fprintf(stderr, "agcluster: a buffer of %zu bytes\n", cap);
+		abort();
+	}
+	b = mem_alloc(sizeof(*b) + cap);
 
 	b->cap = (uint32_t) cap;
 	b->kind = RBUF_EXACT;
@@ -126,8 +131,22 @@ struct rbuf *
 rbuf_block(size_t need)
 {
 	struct rbuf *b
-	    = need <= RBUF_BLOCK_MAX ? pool_take(&blocks) : exact(need);
+	    = need <= RBUF_BLOCK_ROOM ? pool_take(&blocks) : exact(need);
 
+	b->refs = 1;
+	b->len = 0;
+	return b;
+}
+
+struct rbuf *
+rbuf_empty(size_t need)
+{
+	struct rbuf *b;
+
+	if (need > RBUF_SMALL_MAX) {
+		return rbuf_block(need);
+	}
+	b = pool_take(&small);
 	b->refs = 1;
 	b->len = 0;
 	return b;
@@ -167,5 +186,5 @@ rbuf_unref(struct rbuf *b)
 int
 rbuf_pool_pressed(void)
 {
-	return pool_pressed(&small) || pool_pressed(&blocks);
+	return small.alive >= small.keep - small.keep / 16;
 }

@@ -26,10 +26,15 @@ struct rbuf {
 
 /* Returns an owned buffer of len bytes (contents uninitialised), refs = 1. */
 struct rbuf *rbuf_new(size_t len);
+/* The room of a block. */
+#define RBUF_BLOCK_ROOM (RBUF_BLOCK - sizeof(struct rbuf))
+
 /* Returns an owned, empty buffer (len 0) with room for at least need
  * bytes: a block of RBUF_BLOCK bytes when need fits in one, else exactly
  * need. */
 struct rbuf *rbuf_block(size_t need);
+/* The same, but a small buffer when need fits in one. */
+struct rbuf *rbuf_empty(size_t need);
 /* The bytes that can still be appended after b's len. */
 static inline size_t
 rbuf_room(const struct rbuf *b)

@@ -28,11 +28,11 @@
  * segment. */
 #define CONN_GATHER_MAX   65536
 #define CONN_GATHER_FRAME 2048
-/* What a queued frame costs beyond its bytes (its rbuf header, its queue
+/* What a queued buffer costs beyond its room (its rbuf header, its queue
  * slot, the allocator's bookkeeping), so that a flood of tiny frames
  * (pongs) meets socket_output_limit as surely as a few large ones. */
 #define CONN_FRAME_OVERHEAD 64
-/* An output ring this small (16 frames, 256 bytes) is kept while the
+/* An output ring this small (16 buffers, 256 bytes) is kept while the
  * socket lives: a busy socket would allocate it again every loop turn. */
 #define CONN_QUEUE_KEEP 16
 
@@ -193,16 +193,25 @@ over_limit(struct conn *c, size_t n)
 	return 1;
 }
 
-/* Appends a reference to buf to the output ring. */
+/* What a buffer counts toward socket_output_limit while queued. */
+static size_t
+weight_of(const struct rbuf *b)
+{
+	return b->cap + CONN_FRAME_OVERHEAD;
+}
+
+/* Appends a reference to buf to the output ring and counts it. */
 static void
 push_output(struct conn *c, struct rbuf *buf)
 {
+	struct conn_out o = { rbuf_ref(buf), 0, (uint32_t) weight_of(buf) };
+
 	if (c->q_len == c->q_cap) {
 		grow_queue(c);
 	}
-	c->q[(c->q_head + c->q_len) & (c->q_cap - 1)]
-	    = (struct conn_out) { rbuf_ref(buf), 0 };
+	c->q[(c->q_head + c->q_len) & (c->q_cap - 1)] = o;
 	c->q_len++;
+	c->q_bytes += o.weight;
 }
 
 /* Queues buf whatever the state; the output limit applies. */
@@ -212,11 +221,10 @@ enqueue(struct conn *c, struct rbuf *buf)
 	if (buf->len == 0) {
 		return 0;
 	}
-	if (over_limit(c, buf->len + CONN_FRAME_OVERHEAD)) {
+	if (over_limit(c, weight_of(buf))) {
 		return -1;
 	}
 	push_output(c, buf);
-	c->q_bytes += buf->len + CONN_FRAME_OVERHEAD;
 	server_mark_dirty(c->srv, c);
 	return 0;
 }
@@ -230,45 +238,81 @@ conn_send(struct conn *c, struct rbuf *buf)
 	return enqueue(c, buf);
 }
 
-/* The last queued buffer when only c's queue holds it (it may grow), else
- * NULL. */
-static struct rbuf *
-own_tail(const struct conn *c)
+/* The last queue entry when only c's queue holds its buffer (it may
+ * grow), else NULL. */
+static struct conn_out *
+own_tail(struct conn *c)
 {
-	struct rbuf *b;
+	struct conn_out *o;
 
 	if (c->q_len == 0) {
 		return NULL;
 	}
-	b = c->q[(c->q_head + c->q_len - 1) & (c->q_cap - 1)].buf;
-	return b->refs == 1 ? b : NULL;
+	o = &c->q[(c->q_head + c->q_len - 1) & (c->q_cap - 1)];
+	return o->buf->refs == 1 ? o : NULL;
+}
+
+/* Moves what o's buffer holds (nothing of it written yet) into a block
+ * with room for n more bytes, so that a socket's own frames leave as one
+ * segment. Returns o, or NULL when that cut c off. */
+static struct conn_out *
+grow_tail(struct conn *c, struct conn_out *o, size_t n)
+{
+	struct rbuf *old = o->buf, *b = rbuf_block(old->len + n);
+	size_t more = weight_of(b) - o->weight;
+
+	if (over_limit(c, more)) {
+		rbuf_unref(b);
+		return NULL;
+	}
+	memcpy(b->data, old->data, old->len);
+	b->len = old->len;
+	o->buf = b;
+	o->weight = (uint32_t) weight_of(b);
+	c->q_bytes += more;
+	rbuf_unref(old);
+	return o;
+}
+
+/* A new entry at the end of c's queue with room for n bytes: a small
+ * buffer when n fits one and c has no frames of its own before it, else a
+ * block. NULL when that cut c off. */
+static struct conn_out *
+push_room(struct conn *c, size_t n, int own)
+{
+	struct rbuf *b = own ? rbuf_block(n) : rbuf_empty(n);
+
+	if (over_limit(c, weight_of(b))) {
+		rbuf_unref(b);
+		return NULL;
+	}
+	push_output(c, b);
+	rbuf_unref(b); /* the queue holds it alone */
+	return &c->q[(c->q_head + c->q_len - 1) & (c->q_cap - 1)];
 }
 
 uint8_t *
 conn_reserve(struct conn *c, size_t n)
 {
-	struct rbuf *t = own_tail(c);
-	size_t cost = n;
+	struct conn_out *o;
 	uint8_t *p;
 
 	if (c->state != CONN_WS) {
 		return NULL;
 	}
-	if (t == NULL || rbuf_room(t) < n) {
-		t = NULL;
-		cost += CONN_FRAME_OVERHEAD;
+	o = own_tail(c);
+	if (o != NULL && rbuf_room(o->buf) < n) {
+		o = o->off == 0 && o->buf->len + n <= RBUF_BLOCK_ROOM
+		    ? grow_tail(c, o, n)
+		    : push_room(c, n, 1);
+	} else if (o == NULL) {
+		o = push_room(c, n, 0);
 	}
-	if (over_limit(c, cost)) {
+	if (o == NULL) {
 		return NULL;
 	}
-	if (t == NULL) {
-		t = rbuf_block(n);
-		push_output(c, t);
-		rbuf_unref(t); /* the queue holds it alone */
-	}
-	p = t->data + t->len;
-	t->len += (uint32_t) n;
-	c->q_bytes += cost;
+	p = o->buf->data + o->buf->len;
+	o->buf->len += (uint32_t) n;
 	server_mark_dirty(c->srv, c);
 	return p;
 }
@@ -294,11 +338,12 @@ consume_output(struct conn *c, size_t n)
 
 		if (n < left) {
 			o->off += (uint32_t) n;
+			o->weight -= (uint32_t) n;
 			c->q_bytes -= n;
 			return;
 		}
 		n -= left;
-		c->q_bytes -= left + CONN_FRAME_OVERHEAD;
+		c->q_bytes -= o->weight;
 		rbuf_unref(o->buf);
 		c->q_head = (c->q_head + 1) & (c->q_cap - 1);
 		c->q_len--;
@@ -322,34 +367,49 @@ output_drained(struct conn *c)
 	}
 }
 
-/* Copies the leading small iovecs of iov (n of them) that fit in
- * CONN_GATHER_MAX bytes into one buffer, when there are at least two, and
- * returns how many iovecs are left. On this VM's kernel a writev copies
- * each segment into the socket at a fixed cost far above copying it here:
- * the echo's 16 frames per writev spent 8.7 % of the worker's CPU in
- * _copy_from_iter as 16 segments and 0.5 % as one (docs/benchmarks.md). */
+/* How many iovecs from iov[s] (of n) are small and fit in CONN_GATHER_MAX
+ * bytes together; their bytes in *total. */
+static int
+small_run(const struct iovec *iov, int n, int s, size_t *total)
+{
+	int k = s;
+
+	*total = 0;
+	while (k < n && iov[k].iov_len <= CONN_GATHER_FRAME
+	    && iov[k].iov_len <= CONN_GATHER_MAX - *total) {
+		*total += iov[k].iov_len;
+		k++;
+	}
+	return k - s;
+}
+
+/* Copies the first run of at least two small iovecs of iov (n of them)
+ * that fit in CONN_GATHER_MAX bytes into one buffer, and returns how many
+ * iovecs are left (a block of a socket's own frames may come before
+ * them). On this VM's kernel a writev copies each segment into the socket
+ * at a fixed cost far above copying it here: the echo's 16 frames per
+ * writev spent 8.7 % of the worker's CPU in _copy_from_iter as 16
+ * segments and 0.5 % as one (docs/benchmarks.md). */
 static int
 gather_output(struct iovec *iov, int n)
 {
 	static uint8_t buf[CONN_GATHER_MAX];
 	size_t total = 0;
-	int k = 0;
+	int s = 0, k = 0;
 
-	while (k < n && iov[k].iov_len <= CONN_GATHER_FRAME
-	    && iov[k].iov_len <= CONN_GATHER_MAX - total) {
-		total += iov[k].iov_len;
-		k++;
+	while (s < n && (k = small_run(iov, n, s, &total)) < 2) {
+		s += k + 1;
 	}
-	if (k < 2) {
+	if (s >= n) {
 		return n;
 	}
 	total = 0;
-	for (int i = 0; i < k; i++) {
+	for (int i = s; i < s + k; i++) {
 		memcpy(buf + total, iov[i].iov_base, iov[i].iov_len);
 		total += iov[i].iov_len;
 	}
-	iov[0] = (struct iovec) { buf, total };
-	memmove(iov + 1, iov + k, (size_t) (n - k) * sizeof(*iov));
+	iov[s] = (struct iovec) { buf, total };
+	memmove(iov + s + 1, iov + s + k, (size_t) (n - s - k) * sizeof(*iov));
 	return n - k + 1;
 }
 

@@ -35,10 +35,14 @@ enum conn_state {
 	CONN_DEAD,    /* on the reap list */
 };
 
-/* One queued outgoing frame: a reference and how much is already written. */
+/* One queued outgoing buffer (a frame, or a socket's own frames): a
+ * reference, how much is already written, and what it still counts
+ * toward socket_output_limit (its room and an overhead, less what is
+ * written: the memory it holds, however full). */
 struct conn_out {
 	struct rbuf *buf;
 	uint32_t off;
+	uint32_t weight;
 };
 
 /* A #subscribe whose reply waits until the channel's broker has it. */

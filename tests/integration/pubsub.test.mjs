@@ -460,36 +460,58 @@ describe('--socket-channel-limit=2', () => {
 
 // A socket's deliveries on a channel only it holds, and its replies, are
 // written into one block of its output (conn_reserve) rather than queued
-// one buffer each. While the socket does not read, those blocks fill, are
+// one buffer each; frames of a channel it shares are queued as references
+// between them. While the socket does not read, those buffers fill, are
 // written in part, and are appended to after a partial write; frames
-// larger than a block get a buffer of their own between them. 12 MB is
-// well past what loopback's kernel buffers absorb (about 4 MB here), so
-// the worker's own queue holds most of it.
+// larger than a block get a buffer of their own. 13 MB is well past what
+// loopback's kernel buffers absorb (about 4 MB here), so the worker's own
+// queue holds most of it.
 describe('a socket that does not read: its own deliveries and replies, queued', () => {
 	const fx = useServer({ socket_output_limit: 64 * 1024 * 1024 });
 
-	test('arrive whole and in order, and every reply once', async () => {
-		const ch = uniqueChannel('own');
+	test('arrive whole and in order among a shared channel\'s, and every reply once', async () => {
+		const own = uniqueChannel('own');
+		const shared = uniqueChannel('shared');
 		const SIZES = [0, 40, 300, 4000, 5000, 1200, 9000, 17];
 		const N = 4500;
+		const N_SHARED = 1500;
 		const REPLY_EVERY = 97;
 		const pad = (i) => String.fromCharCode(97 + (i % 26)).repeat(SIZES[i % SIZES.length]);
 		const ws = await connectOpen(fx.server, { autoPong: true });
+		const other = await connectOpen(fx.server, { autoPong: true });
+		const reader = await connectOpen(fx.server, { autoPong: true });
 		try {
-			await subscribe(ws, ch, 2);
+			await subscribe(ws, own, 2);
+			await subscribe(ws, shared, 3);
+			await subscribe(reader, shared, 2);
 			ws.pause();
 			const rids = new Set();
-			for (let i = 0; i < N; i++) {
-				const packet = { event: '#publish', data: { channel: ch, data: { seq: i, pad: pad(i) } } };
-				if (i % REPLY_EVERY === 0) {
-					packet.cid = 1000 + i;
-					rids.add(1000 + i);
+			const sendOwn = async () => {
+				for (let i = 0; i < N; i++) {
+					const packet = { event: '#publish', data: { channel: own, data: { seq: i, pad: pad(i) } } };
+					if (i % REPLY_EVERY === 0) {
+						packet.cid = 1000 + i;
+						rids.add(1000 + i);
+					}
+					await ws.sendJson(packet);
 				}
-				await ws.sendJson(packet);
-			}
+			};
+			// Another socket publishes on the shared channel meanwhile; a
+			// third one reads it, so those frames stay shared.
+			const sendShared = async () => {
+				for (let i = 0; i < N_SHARED; i++) {
+					await other.sendJson({ event: '#publish', data: { channel: shared, data: { seq: i, pad: 'x'.repeat(i % 50) } } });
+				}
+			};
+			const readShared = async () => {
+				for (let i = 0; i < N_SHARED; i++) {
+					assert.equal((await reader.nextJson(10000)).data.data.seq, i);
+				}
+			};
+			await Promise.all([sendOwn(), sendShared(), readShared()]);
 			ws.resume();
-			let seq = 0;
-			while (seq < N || rids.size > 0) {
+			const next = { [own]: 0, [shared]: 0 };
+			while (next[own] < N || next[shared] < N_SHARED || rids.size > 0) {
 				const p = await ws.nextJson(10000);
 				if (p.rid !== undefined) {
 					assert.ok(rids.delete(p.rid), `an unexpected or repeated reply ${JSON.stringify(p)}`);
@@ -497,15 +519,15 @@ describe('a socket that does not read: its own deliveries and replies, queued', 
 					continue;
 				}
 				assert.equal(p.event, '#publish');
-				assert.equal(p.data.channel, ch);
-				assert.equal(p.data.data.seq, seq, 'in order, nothing lost');
-				assert.equal(p.data.data.pad, pad(seq), `delivery ${seq} is whole`);
-				seq++;
+				const seq = next[p.data.channel]++;
+				assert.equal(p.data.data.seq, seq, `${p.data.channel}: in order, nothing lost`);
+				const want = p.data.channel === own ? pad(seq) : 'x'.repeat(seq % 50);
+				assert.equal(p.data.data.pad, want, `${p.data.channel} ${seq} is whole`);
 			}
 			await ws.expectNothing(200);
 			await assertServerServes(fx.server);
 		} finally {
-			await ws.close();
+			await closeAll(ws, other, reader);
 		}
 	});
 });
