@@ -493,6 +493,9 @@ conn_close(struct conn *c, uint16_t code, const char *reason)
 	}
 	logger_debug("%s %s: closing with %u", c->peer, c->id, code);
 	sess_before_close(c);
+	if (c->state != CONN_WS) {
+		return; /* flushing its batch cut it off: counted once */
+	}
 	queue_close_frame(c, code, reason);
 	if (c->state == CONN_WS) {
 		enter_closing(c);
