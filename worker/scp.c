@@ -513,14 +513,18 @@ tz_skip(struct tz *z)
 				return 0;
 			}
 			i = blanks_end(z, i);
-			if (i < z->n && p[i] == (objs & 1 ? '}' : ']')) {
+			if (i >= z->n) {
+				return -1;
+			}
+			/* most values are followed by a comma */
+			if (p[i] != ',') {
+				if (p[i] != (objs & 1 ? '}' : ']')) {
+					return -1;
+				}
 				objs >>= 1;
 				depth--;
 				i++;
 				continue;
-			}
-			if (i >= z->n || p[i] != ',') {
-				return -1;
 			}
 			i++;
 			if ((objs & 1)
