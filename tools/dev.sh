@@ -4,8 +4,9 @@
 #   tools/dev.sh run    install what is missing, build, start a cluster on the
 #                       embedded defaults (agcluster: one broker, one worker
 #                       per core, port 8000, path /socketcluster/)
-#   tools/dev.sh test   install what is missing, then build and test twice:
-#                       a normal build with warnings as errors, and an
+#   tools/dev.sh test   install what is missing, start a redis-server of its
+#                       own (AG_REDIS_URL), then build and test twice: a
+#                       normal build with warnings as errors, and an
 #                       AddressSanitizer+UndefinedBehaviorSanitizer build
 #
 # Both work on a fresh Debian 12 machine, as root or with sudo.
@@ -16,7 +17,7 @@ top=$(pwd)
 debian_packages=(
 	build-essential pkg-config meson ninja-build cmake clang-format
 	libevent-dev libnng-dev libmsgpack-dev libssl-dev libhiredis-dev
-	check libjsmn-dev clang-14 libclang-rt-14-dev
+	check libjsmn-dev clang-14 libclang-rt-14-dev redis-server
 )
 
 as_root() {
@@ -49,6 +50,47 @@ install_npm() {
 	echo "== npm ci in $dir"
 	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
 	echo "$sum" >"$stamp"
+}
+
+# A redis-server of the test run's own, on the first free port from
+# AG_REDIS_PORT (6399): loopback only, nothing saved to disk, stopped when
+# the run ends. Tests find it in AG_REDIS_URL. A Redis that does not answer
+# PING fails the run.
+redis_dir=
+start_redis() {
+	local port=${AG_REDIS_PORT:-6399} last i pid
+	last=$((port + 20))
+	while [ "$port" -le "$last" ] && redis-cli -p "$port" ping >/dev/null 2>&1; do
+		port=$((port + 1))
+	done
+	redis_dir=$(mktemp -d)
+	trap stop_redis EXIT
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+		--dir "$redis_dir" --daemonize yes --pidfile "$redis_dir/redis.pid" \
+		--logfile "$redis_dir/redis.log" || true
+	for i in $(seq 1 50); do
+		[ -s "$redis_dir/redis.pid" ] && break
+		sleep 0.1
+	done
+	pid=$(cat "$redis_dir/redis.pid" 2>/dev/null || true)
+	# Ours answers, not another one that took the port meanwhile.
+	if [ -z "$pid" ] || ! redis-cli -p "$port" info server 2>/dev/null |
+		grep -q "^process_id:$pid"; then
+		echo "== redis-server did not start on port $port:"
+		tail -n 20 "$redis_dir/redis.log" 2>/dev/null || true
+		failed=$((failed + 1))
+		return 0
+	fi
+	export AG_REDIS_URL="redis://127.0.0.1:$port"
+	echo "== redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1:$port (pid $pid)"
+}
+
+stop_redis() {
+	if [ -n "$redis_dir" ] && [ -s "$redis_dir/redis.pid" ]; then
+		kill "$(cat "$redis_dir/redis.pid")" 2>/dev/null || true
+	fi
+	[ -n "$redis_dir" ] && rm -rf "$redis_dir"
+	redis_dir=
 }
 
 # build DIR [meson options...]
@@ -180,6 +222,7 @@ test)
 	export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 	install_debian
 	install_npm
+	start_redis
 	check_format
 	suite normal build
 	suite sanitize build-sanitize -Db_sanitize=address,undefined -Db_lundef=false
