@@ -44,6 +44,7 @@ struct mw_pub {
 	char *data; /* raw JSON, NULL when none */
 	size_t len;
 	struct rbuf *frame; /* the #publish frame, built once */
+	int plain;          /* the name needs no escaping (scp_name_plain) */
 };
 
 typedef void (*mw_done_fn)(struct agplugin_action *a);

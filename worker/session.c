@@ -718,9 +718,7 @@ deliver(struct conn *c, struct rbuf *frame, const struct pub_msg *m)
 void
 sess_deliver(struct conn *c, struct mw_pub *p, const char *data, size_t len)
 {
-	struct pub_msg m = { p->chan, p->chan_len,
-		data == NULL || scp_name_plain(p->chan, p->chan_len),
-		span(data, len) };
+	struct pub_msg m = { p->chan, p->chan_len, p->plain, span(data, len) };
 
 	deliver(c, data == NULL ? p->frame : NULL, &m);
 }
@@ -763,6 +761,7 @@ publish_to(struct server *s, struct chidx_chan *ch, const char *name, size_t n,
 	if (mw_has(&s->plugins, AGPLUGIN_MIDDLEWARE_OUTBOUND)) {
 		p = mw_pub_new(name, n, data.p, data.n);
 		p->frame = publish_frame(s, &m);
+		p->plain = m.plain;
 		publish_through_mw(s, ch, p);
 		mw_pub_unref(p);
 		return;

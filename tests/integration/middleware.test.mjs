@@ -185,24 +185,29 @@ for (const mode of ['sync', 'async']) {
 		});
 
 		test('PUBLISH_OUT: dropped or rewritten per recipient, in order', opts, async () => {
-			const p = await connectOpen(fx.server, { ...at(fx.server), authToken: token({ channels: ['upper', 'plain'] }) });
+			// A name that needs escaping in JSON, rewritten as well.
+			const quoted = 'upper "q"\\\n';
+			const p = await connectOpen(fx.server, { ...at(fx.server), authToken: token({ channels: ['upper', 'plain', quoted] }) });
 			const subs = [await connectOpen(fx.server, at(fx.server)), await connectOpen(fx.server, at(fx.server))];
 			try {
 				for (const s of subs) {
 					await subscribe(s, 'upper', 2);
 					await subscribe(s, 'plain', 3);
+					await subscribe(s, quoted, 4);
 				}
 				const sent = ['one', { censor: true }, 'two', { n: 3 }];
 				for (const data of sent) {
 					await p.sendJson({ event: '#publish', data: { channel: 'upper', data } });
 				}
 				await p.sendJson({ event: '#publish', data: { channel: 'plain', data: 'keep case' } });
+				await p.sendJson({ event: '#publish', data: { channel: quoted, data: 'quoted' } });
 				for (const s of subs) {
-					assert.deepEqual(await s.nextPackets(4), [
+					assert.deepEqual(await s.nextPackets(5), [
 						publishPacket('upper', 'ONE'),
 						publishPacket('upper', 'TWO'),
 						publishPacket('upper', { n: 3 }),
 						publishPacket('plain', 'keep case'),
+						publishPacket(quoted, 'QUOTED'),
 					]);
 					await s.expectNothing(100);
 				}

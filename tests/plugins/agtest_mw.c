@@ -81,6 +81,16 @@ decide(struct agplugin_action *a, int kind, const char *name, const char *text)
 }
 
 static int
+name_starts(struct agplugin_action *a, const char *s)
+{
+	size_t n;
+	const char *name = agplugin_action_name(a, &n);
+
+	return name != NULL && n >= strlen(s)
+	    && memcmp(name, s, strlen(s)) == 0;
+}
+
+static int
 name_is(struct agplugin_action *a, const char *s)
 {
 	size_t n;
@@ -242,7 +252,8 @@ inbound_mw(struct agplugin_action *a, void *arg)
 	}
 }
 
-/* PUBLISH_OUT: drops {"censor":true}; upper-cases strings on "upper". */
+/* PUBLISH_OUT: drops {"censor":true}; upper-cases strings on channels
+ * whose name starts with "upper". */
 static void
 outbound_mw(struct agplugin_action *a, void *arg)
 {
@@ -254,7 +265,7 @@ outbound_mw(struct agplugin_action *a, void *arg)
 		decide(a, BLOCK, NULL, NULL);
 		return;
 	}
-	if (!name_is(a, "upper") || d == NULL || n < 2 || d[0] != '"') {
+	if (!name_starts(a, "upper") || d == NULL || n < 2 || d[0] != '"') {
 		decide(a, ALLOW, NULL, NULL);
 		return;
 	}

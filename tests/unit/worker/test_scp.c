@@ -486,6 +486,14 @@ open_string(char *v, size_t size, char open)
 	v[1] = '"';
 }
 
+/* open_string with the spoil byte c at offset k of the string. */
+static void
+open_spoiled(char *v, size_t size, char open, size_t k, unsigned char c)
+{
+	open_string(v, size, open);
+	v[2 + k] = (char) c;
+}
+
 /* Strings and numbers are scanned eight bytes a time: a byte that ends or
  * spoils one must be found at every offset, in a word or in the tail. */
 START_TEST(test_scan_every_offset)
@@ -498,8 +506,7 @@ START_TEST(test_scan_every_offset)
 				unsigned char c = spoil[j];
 				int ok = spoil_keeps_string(c);
 
-				open_string(v, sizeof(v), '[');
-				v[2 + k] = (char) c;
+				open_spoiled(v, sizeof(v), '[', k, c);
 				v[2 + len] = '"';
 				v[3 + len] = ']';
 				ck_assert_msg(payload_ok(v, len + 4) == ok,
@@ -550,8 +557,7 @@ START_TEST(test_key_every_offset)
 				unsigned char c = spoil[j];
 				int ok = spoil_keeps_string(c);
 
-				open_string(v, sizeof(v), '{');
-				v[2 + k] = (char) c;
+				open_spoiled(v, sizeof(v), '{', k, c);
 				strcpy(v + 2 + len, "\":1,\"b\":2}");
 				ck_assert_msg(payload_ok(v, strlen(v)) == ok,
 				    "key %zu/%zu %02x", k, len, c);
@@ -624,8 +630,7 @@ START_TEST(test_write_publish_same_as_put)
 END_TEST
 
 /* A name with a spoil byte at any offset of names up to 24 bytes long
- * needs escaping exactly when that byte is a control character, '"' or
- * '\\'. */
+ * needs escaping exactly when that byte would end or spoil a string. */
 START_TEST(test_name_plain_every_offset)
 {
 	char name[24];
@@ -633,13 +638,10 @@ START_TEST(test_name_plain_every_offset)
 	for (size_t n = 1; n <= sizeof(name); n++) {
 		for (size_t at = 0; at < n; at++) {
 			for (size_t k = 0; k < sizeof(spoil); k++) {
-				unsigned char c = spoil[k];
-				int plain = c >= 0x20 && c != '"' && c != '\\';
-
 				memset(name, 'a', n);
-				name[at] = (char) c;
-				ck_assert_int_eq(
-				    scp_name_plain(name, n), plain);
+				name[at] = (char) spoil[k];
+				ck_assert_int_eq(scp_name_plain(name, n),
+				    spoil_keeps_string(spoil[k]));
 			}
 		}
 	}
