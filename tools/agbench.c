@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "tools/agbench_multi.h"
+#include "tools/agbench_proc.h"
 #include "tools/agbench_report.h"
 #include "tools/agbench_run.h"
 
@@ -312,23 +312,19 @@ parse(int argc, char **argv, struct agbench_opts *o)
 	}
 }
 
-/* Raises the soft open-file limit to the hard one. */
+/* Raises the soft open-file limit to the hard one; warns when even that
+ * is short of the connections. */
 static void
 raise_nofile(const struct agbench_opts *o)
 {
-	struct rlimit rl;
+	unsigned long limit = agbench_proc_raise_nofile();
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0
-	    && rl.rlim_cur
-	        < (rlim_t) o->connections / o->procs + o->publishers + 64) {
+	if (limit
+	    < (unsigned long) o->connections / o->procs + o->publishers + 64) {
 		fprintf(stderr,
 		    "agbench: warning: %lu open files allowed, fewer than the "
 		    "connections\n",
-		    (unsigned long) rl.rlim_cur);
+		    limit);
 	}
 }
 

@@ -186,3 +186,19 @@ agbench_proc_self_cpu(void)
 	return (double) ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6
 	    + (double) ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
+
+unsigned long
+agbench_proc_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		return 0;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	return (unsigned long) rl.rlim_cur;
+}

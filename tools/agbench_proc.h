@@ -28,5 +28,8 @@ void agbench_proc_read(
     const pid_t *pids, size_t n, struct agbench_proc_sample *s);
 /* Returns the CPU seconds (user + system) this process has used. */
 double agbench_proc_self_cpu(void);
+/* Raises the soft open-file limit to the hard one and returns the limit
+ * now in force (agbench and agfloor hold thousands of sockets). */
+unsigned long agbench_proc_raise_nofile(void);
 
 #endif

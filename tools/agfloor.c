@@ -32,15 +32,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/mem.h"
+#include "tools/agbench_proc.h"
 
 #define FLOOR_EVENTS 1024
 #define FLOOR_BUF    (1 << 20)
+/* The most bytes of one batch (--size x --batch). */
+#define FLOOR_BATCH_MAX (64 * 1024)
 /* The storm's messages: about the sizes of agbench's upgrade request,
  * the 101, a #handshake with a JWT and its answer. */
 #define STORM_REQ  200
@@ -156,6 +160,34 @@ send_all(int fd, const char *p, size_t n)
 	}
 }
 
+static int
+ep_new(void)
+{
+	int ep = epoll_create1(0);
+
+	if (ep < 0) {
+		die("epoll_create1");
+	}
+	return ep;
+}
+
+/* A client socket's read: what came (0 when nothing yet); the server
+ * closing one is the server gone. */
+static size_t
+client_read(struct floor *f, int fd)
+{
+	ssize_t r = read(fd, f->buf, FLOOR_BUF);
+
+	if (r == 0) {
+		fprintf(stderr, "agfloor: the server closed a socket\n");
+		exit(1);
+	}
+	if (r < 0 && errno != EAGAIN && errno != EINTR) {
+		die("read");
+	}
+	return r > 0 ? (size_t) r : 0;
+}
+
 static void
 ep_add(int ep, int fd, uint64_t tag)
 {
@@ -214,12 +246,7 @@ client_drain(struct floor *f, size_t total)
 		int n = epoll_wait(f->ep, evs, FLOOR_EVENTS, -1);
 
 		for (int i = 0; i < n; i++) {
-			ssize_t r
-			    = read(f->cli[evs[i].data.u64], f->buf, FLOOR_BUF);
-
-			if (r > 0) {
-				total -= (size_t) r;
-			}
+			total -= client_read(f, f->cli[evs[i].data.u64]);
 		}
 	}
 }
@@ -244,9 +271,8 @@ client_echo(struct floor *f)
 
 		for (int k = 0; k < n; k++) {
 			int i = (int) evs[k].data.u64;
-			ssize_t r = read(f->cli[i], f->buf, FLOOR_BUF);
 
-			got[i] += r > 0 ? (size_t) r : 0;
+			got[i] += client_read(f, f->cli[i]);
 			if (got[i] < unit) {
 				continue;
 			}
@@ -280,7 +306,7 @@ static void
 client_storm(struct floor *f)
 {
 	struct epoll_event evs[FLOOR_EVENTS];
-	int ep = epoll_create1(0), started = 0, done = 0;
+	int ep = ep_new(), started = 0, done = 0;
 	int *state = mem_calloc(FLOOR_MAX_FD, sizeof(int));
 	int *got = mem_calloc(FLOOR_MAX_FD, sizeof(int));
 
@@ -322,7 +348,7 @@ client_main(struct floor *f)
 
 	pin(f->o.client_cpu);
 	close(f->lfd);
-	f->ep = epoll_create1(0);
+	f->ep = ep_new();
 	for (int i = 0; i < f->o.pairs; i++) {
 		set_nonblock(f->cli[i]);
 		ep_add(f->ep, f->cli[i], (uint64_t) i);
@@ -386,7 +412,7 @@ server_echo(struct floor *f, double *bytes)
 	size_t left
 	    = (size_t) f->o.pairs * f->o.rounds * f->o.size * f->o.batch;
 	size_t total = left, reads = 0;
-	int ep = epoll_create1(0);
+	int ep = ep_new();
 	double t;
 
 	for (int i = 0; i < f->o.pairs; i++) {
@@ -458,7 +484,7 @@ static double
 server_storm(struct floor *f)
 {
 	struct epoll_event evs[FLOOR_EVENTS];
-	int ep = epoll_create1(0), done = 0, fd;
+	int ep = ep_new(), done = 0, fd;
 	int *state = mem_calloc(FLOOR_MAX_FD, sizeof(int));
 	double t;
 
@@ -504,8 +530,10 @@ setup(struct floor *f)
 	f->lfd = socket(AF_INET, SOCK_STREAM, 0);
 	f->addr.sin_family = AF_INET;
 	f->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	setsockopt(f->lfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (f->lfd < 0 || bind(f->lfd, (struct sockaddr *) &f->addr, len) != 0
+	if (f->lfd < 0
+	    || setsockopt(f->lfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))
+	        != 0
+	    || bind(f->lfd, (struct sockaddr *) &f->addr, len) != 0
 	    || getsockname(f->lfd, (struct sockaddr *) &f->addr, &len) != 0
 	    || listen(f->lfd, 4096) != 0) {
 		die("listen");
@@ -553,18 +581,39 @@ parse_opts(int argc, char **argv, struct floor_opts *o)
 		}
 		errno = 0;
 		v = strtol(optarg, &end, 10);
-		if (errno != 0 || *end != '\0'
+		if (errno != 0 || end == optarg || *end != '\0'
 		    || v < (ch == 'S' || ch == 'C' ? -1 : 1) || v > 10000000) {
 			fprintf(stderr, "agfloor: bad value: %s\n", optarg);
 			return -1;
 		}
 		*dst[ch] = (int) v;
 	}
+	/* A batch larger than the socket buffers would have both sides
+	 * blocked in send in the echo, each waiting for the other to read. */
 	if (optind != argc || o->pairs > 15000 || o->inflight > 15000
-	    || (size_t) o->size * o->batch > FLOOR_BUF) {
+	    || (size_t) o->size * o->batch > FLOOR_BATCH_MAX) {
 		fprintf(stderr,
 		    "agfloor: --pairs and --inflight at most 15000, "
-		    "--size x --batch at most 1 MiB\n");
+		    "--size x --batch at most 64 KiB\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Raises the open-file limit; -1 (said on stderr) when even that is short
+ * of both ends of --pairs sockets and of the storm's. */
+static int
+check_nofile(const struct floor_opts *o)
+{
+	unsigned long need = 2UL * (unsigned long) o->pairs
+	    + 2UL * (unsigned long) o->inflight + 16;
+	unsigned long limit = agbench_proc_raise_nofile();
+
+	if (limit < need) {
+		fprintf(stderr,
+		    "agfloor: %lu open files allowed, %lu needed: lower "
+		    "--pairs or --inflight\n",
+		    limit, need);
 		return -1;
 	}
 	return 0;
@@ -575,6 +624,13 @@ report(const struct floor_opts *o, const struct floor_result *r)
 {
 	double k = r->echo_bytes / o->size;
 
+	/* The figures divide by these: a phase that took no CPU the clock
+	 * could see would print inf, which is no JSON. */
+	if (!(r->send_us > 0 && r->batch_us > 0 && r->echo_us > 0
+	        && r->storm_us > 0)) {
+		fprintf(stderr, "agfloor: a phase took no measurable CPU\n");
+		exit(1);
+	}
 	printf(
 	    "{\"tool\":\"agfloor\",\"pairs\":%d,\"size\":%d,\"batch\":%d,"
 	    "\"send_us\":%.3f,\"batch_send_us\":%.3f,\"echo_event_us\":%.3f,"
@@ -594,6 +650,14 @@ report(const struct floor_opts *o, const struct floor_result *r)
 	    r->storm_us);
 }
 
+static void
+close_all(const int *fds, int n)
+{
+	for (int i = 0; i < n; i++) {
+		close(fds[i]);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -605,6 +669,9 @@ main(int argc, char **argv)
 	memset(&f, 0, sizeof(f));
 	switch (parse_opts(argc, argv, &f.o)) {
 	case 0:
+		if (check_nofile(&f.o) != 0) {
+			return 2;
+		}
 		break;
 	case 1:
 		fputs(usage_text, stdout);
@@ -623,11 +690,17 @@ main(int argc, char **argv)
 		die("fork");
 	}
 	if (child == 0) {
+		/* Each process keeps only its own ends, so that either one
+		 * ending is an end of file to the other, and the clients die
+		 * with the server. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(sp[0]);
+		close_all(f.srv, f.o.pairs);
 		f.ctl = sp[1];
 		client_main(&f);
 	}
 	close(sp[1]);
+	close_all(f.cli, f.o.pairs);
 	f.ctl = sp[0];
 	pin(f.o.server_cpu);
 	r.send_us = server_send(&f, 's', (size_t) f.o.size);
@@ -635,12 +708,11 @@ main(int argc, char **argv)
 	r.echo_us = server_echo(&f, &r.echo_bytes);
 	r.storm_us = server_storm(&f);
 	ctl_put(f.ctl, 'q');
-	waitpid(child, &status, 0);
-	report(&f.o, &r);
-	for (int i = 0; i < f.o.pairs; i++) {
-		close(f.srv[i]);
-		close(f.cli[i]);
+	if (waitpid(child, &status, 0) != child) {
+		die("waitpid");
 	}
+	report(&f.o, &r);
+	close_all(f.srv, f.o.pairs);
 	mem_free(f.srv);
 	mem_free(f.cli);
 	mem_free(f.buf);

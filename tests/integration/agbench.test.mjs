@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 
 import { REPO, SANITIZER_PATTERNS, SKIP_ON_REFERENCE, WORKER_BIN, freePortRange, useServer } from '../lib/harness.mjs';
@@ -108,7 +108,8 @@ describe('agfloor', () => {
 		// Each echo read brings at least one message and at most the batch
 		// the client sent before waiting.
 		assert.ok(r.echo_messages_per_read >= 1 && r.echo_messages_per_read <= 16, s);
-		const near = (a, b) => Math.abs(a - b) <= Math.max(1, b * 0.01);
+		// Within 1 %, or the last digit printed (3 decimals).
+		const near = (a, b) => Math.abs(a - b) <= Math.max(0.001, b * 0.01);
 		assert.ok(near(r.fanout_spread_ms, 20 * r.send_us / 1000), s);
 		assert.ok(near(r.fanout_floor_per_cpu_s, 16e6 / r.batch_send_us), s);
 		assert.ok(near(r.echo_floor_per_cpu_s, r.echo_messages_per_read * 1e6 / r.echo_event_us), s);
@@ -116,7 +117,8 @@ describe('agfloor', () => {
 	});
 
 	test('a bad option is refused with the usage', opts, async () => {
-		for (const bad of ['--pairs=0', '--size=x', '--pairs=20000', '--nope=1', 'extra']) {
+		for (const bad of ['--pairs=0', '--size=x', '--pairs=20000', '--nope=1', 'extra', '--server-cpu=',
+			'--server-cpu=-2', '--inflight=20000', '--size=10000', '--rounds=1.5']) {
 			await assert.rejects(run(AGFLOOR, [bad], { timeout: 10000 }), (e) => e.code === 2 && /Usage: agfloor/.test(e.stderr), bad);
 		}
 	});
@@ -128,16 +130,26 @@ describe('compare.mjs', () => {
 	const COMPARE = path.join(REPO, 'tools', 'bench', 'compare.mjs');
 	const build = path.dirname(path.dirname(path.resolve(WORKER_BIN)));
 
+	const OUT = `/tmp/agbench-compare-test-${process.pid}.jsonl`;
+	after(() => fs.rmSync(OUT, { force: true }));
+
+	// Runs compare.mjs (--out: OUT, emptied first); its output.
 	async function compare(args) {
 		const port = await freePortRange(20);
+		fs.rmSync(OUT, { force: true });
 		const { stdout, stderr } = await run(process.execPath, [COMPARE, ...args, '--runs=1', '--targets=worker',
 			`--build=${build}`, `--agbench=${path.resolve(AGBENCH)}`, `--base-port=${port}`, '--wait-idle=1',
-			`--out=/tmp/agbench-compare-test-${process.pid}.jsonl`,
+			`--out=${OUT}`,
 			'--', '--duration=1', '--warmup=0', '--connections=20', '--sources=2'], { timeout: 60000 });
 		for (const p of SANITIZER_PATTERNS) {
 			assert.ok(!stderr.includes(p), `compare.mjs: ${stderr}`);
 		}
 		return stdout;
+	}
+
+	/** The JSON lines the last compare() appended to --out. */
+	function outLines() {
+		return fs.readFileSync(OUT, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 	}
 
 	test('fanout: the medians, then the floor and agcluster\'s share of it', opts, async () => {
@@ -148,6 +160,13 @@ describe('compare.mjs', () => {
 		assert.ok(med, out);
 		const n = (s) => Number(s.replaceAll(',', ''));
 		assert.equal(Number(floor[2]), Math.round((100 * n(med[1])) / n(floor[1])), out);
+		// --out holds the worker's run and the floor's, marked as such.
+		const lines = outLines();
+		assert.deepEqual(lines.map((l) => l.target).sort(), ['agfloor', 'worker'], JSON.stringify(lines));
+		const fl = lines.find((l) => l.target === 'agfloor');
+		assert.equal(fl.tool, 'agfloor');
+		assert.equal(fl.pairs, 20);
+		assert.equal(Math.round(fl.fanout_floor_per_cpu_s), n(floor[1]));
 	});
 
 	test('latency: the floor is the spread of one publish\'s sends', opts, async () => {

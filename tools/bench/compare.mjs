@@ -313,14 +313,19 @@ function agbenchOption(o, sc, name, def) {
 }
 
 // One agfloor run with the scenario's subscribers (at most 5,000: agfloor
-// holds both ends of each pair) and window; its JSON line.
+// opens both ends of each pair before it forks), window and message size
+// (agbench's payload and about 50 bytes of envelope and frame, at least
+// agfloor's 120); its JSON line.
 function agfloor(o, sc) {
 	const cpu = (list) => String(list).split(/[,-]/)[0];
 	const pairs = Math.min(5000, Number(agbenchOption(o, sc, 'connections', 1000)));
-	const batch = sc.halfPeak ? 1 : Number(agbenchOption(o, sc, 'window', 16));
-	const args = [`--pairs=${pairs}`, `--batch=${batch}`,
+	const size = Math.max(120, Number(agbenchOption(o, sc, 'size', 0)) + 50);
+	// agfloor's batches are at most 64 KiB.
+	const batch = sc.halfPeak ? 1 : Math.max(1, Math.min(Math.floor(65536 / size),
+		Number(agbenchOption(o, sc, 'window', 16))));
+	const args = [`--pairs=${pairs}`, `--batch=${batch}`, `--size=${size}`,
 		`--server-cpu=${cpu(o['server-cpus'])}`, `--client-cpu=${cpu(o['client-cpus'])}`];
-	const r = spawnSync(o.agfloor, args, { encoding: 'utf8' });
+	const r = spawnSync(o.agfloor, args, { encoding: 'utf8', timeout: 300000 });
 	if (r.status !== 0) {
 		fail(`agfloor ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
 	}
@@ -448,7 +453,7 @@ function report(o, sc, results, floors) {
 	}
 	if (floors.length) {
 		reportFloor(sc, floors, agName && median(results[agName].map((r) => r.json[sc.floor.figure])),
-			refName && !refName.startsWith('baseline')
+			refName && refName !== 'baseline'
 				&& median(results[refName].map((r) => r.json[sc.floor.figure])));
 	}
 	console.log('\nper run:');
