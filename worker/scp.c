@@ -207,24 +207,32 @@ first_flagged(size_t i, uint64_t f)
 #define SCP_1S  UINT64_C(0x0101010101010101)
 #define SCP_80S UINT64_C(0x8080808080808080)
 
+#ifdef SCP_SWAR
+/* The eight bytes of w that end a run of plain bytes ('"', '\\', below
+ * 0x20) have bit 7 set in the result. A borrow only reaches later bytes,
+ * so the first flagged byte is exact. */
+static inline uint64_t
+plain_flags(uint64_t w)
+{
+	uint64_t q = w ^ (SCP_1S * '"'), b = w ^ (SCP_1S * '\\');
+
+	return (((q - SCP_1S) & ~q) | ((b - SCP_1S) & ~b)
+	           | ((w - SCP_1S * 0x20) & ~w))
+	    & SCP_80S;
+}
+#endif
+
 /* plain_end past the first eight bytes of a run, eight a time where the
- * host allows (long strings: chat messages, padding): a byte is flagged
- * when it is '"', '\\' or below 0x20. A borrow only reaches later bytes, so
- * the first flagged byte is exact. */
+ * host allows (long strings: chat messages, padding). */
 static SCP_COLD_PATH size_t
 plain_end_long(const unsigned char *p, size_t n, size_t i)
 {
 #ifdef SCP_SWAR
-	uint64_t w, q, b, f;
+	uint64_t w, f;
 
 	for (; n - i >= 8; i += 8) {
 		memcpy(&w, p + i, 8);
-		q = w ^ (SCP_1S * '"');
-		b = w ^ (SCP_1S * '\\');
-		f = (((q - SCP_1S) & ~q) | ((b - SCP_1S) & ~b)
-		        | ((w - SCP_1S * 0x20) & ~w))
-		    & SCP_80S;
-		if (f != 0) {
+		if ((f = plain_flags(w)) != 0) {
 			return first_flagged(i, f);
 		}
 	}
@@ -309,14 +317,14 @@ tz_string(struct tz *z)
  * little-endian hosts: a byte is a digit when its high nibble is 3 and
  * adding 6 leaves it 3 (the timestamps and sequence numbers of a typical
  * payload are most of its bytes). */
-static size_t
-digits(const struct tz *z, size_t i)
+static inline size_t
+digits(const unsigned char *p, size_t n, size_t i)
 {
 #ifdef SCP_SWAR
 	uint64_t w, f;
 
-	for (; z->n - i >= 8; i += 8) {
-		memcpy(&w, z->p + i, 8);
+	for (; n - i >= 8; i += 8) {
+		memcpy(&w, p + i, 8);
 		/* A carry out of a non-digit only reaches later bytes. */
 		f = ((w & SCP_HIGH) ^ SCP_3S)
 		    | (((w + SCP_6S) & SCP_HIGH) ^ SCP_3S);
@@ -325,43 +333,65 @@ digits(const struct tz *z, size_t i)
 		}
 	}
 #endif
-	while (i < z->n && z->p[i] >= '0' && z->p[i] <= '9') {
+	while (i < n && p[i] >= '0' && p[i] <= '9') {
 		i++;
 	}
 	return i;
 }
 
-static size_t
-scan_number(const struct tz *z, size_t i)
+/* A number's fraction and exponent, from p[i] ('.', 'e' or 'E'); where
+ * the number ends, or SIZE_MAX. */
+static SCP_COLD_PATH size_t
+number_rest(const unsigned char *p, size_t n, size_t i)
 {
 	size_t at;
 
-	i += z->p[i] == '-';
-	if (i >= z->n || z->p[i] < '0' || z->p[i] > '9') {
-		return SIZE_MAX;
-	}
-	i = z->p[i] == '0' ? i + 1 : digits(z, i);
-	if (i < z->n && z->p[i] == '.') {
+	if (p[i] == '.') {
 		at = ++i;
-		if ((i = digits(z, i)) == at) {
+		if ((i = digits(p, n, i)) == at) {
 			return SIZE_MAX;
 		}
 	}
-	if (i < z->n && (z->p[i] == 'e' || z->p[i] == 'E')) {
-		i += i + 1 < z->n
-		    && (z->p[i + 1] == '+' || z->p[i + 1] == '-');
+	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+		i += i + 1 < n && (p[i + 1] == '+' || p[i + 1] == '-');
 		at = ++i;
-		if ((i = digits(z, i)) == at) {
+		if ((i = digits(p, n, i)) == at) {
 			return SIZE_MAX;
 		}
 	}
 	return i;
 }
 
+/* Where the number whose first digit is p[i] ends, or SIZE_MAX. An
+ * integer, the common case, is found inline. */
+static inline size_t
+scan_unsigned(const unsigned char *p, size_t n, size_t i)
+{
+	if (p[i] == '0') {
+		i++;
+	} else if ((unsigned) (p[i] - '1') < 9) {
+		i = digits(p, n, i + 1);
+	} else {
+		return SIZE_MAX;
+	}
+	if (i < n && (p[i] == '.' || (p[i] | 0x20) == 'e')) {
+		return number_rest(p, n, i);
+	}
+	return i;
+}
+
+/* Where the number at p[i] (i < n) ends, or SIZE_MAX. */
+static inline size_t
+scan_number(const unsigned char *p, size_t n, size_t i)
+{
+	i += p[i] == '-';
+	return i < n ? scan_unsigned(p, n, i) : SIZE_MAX;
+}
+
 static int
 tz_number(struct tz *z)
 {
-	size_t at = z->i, i = scan_number(z, z->i);
+	size_t at = z->i, i = scan_number(z->p, z->n, z->i);
 
 	if (i == SIZE_MAX) {
 		return -1;
@@ -377,12 +407,29 @@ static inline int
 lit_eq(const unsigned char *p, const char *lit, size_t n)
 {
 	uint64_t a, b, diff = 0;
+	uint32_t x, y;
 	size_t i = 0;
 
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&a, p + i, 8);
-		memcpy(&b, lit + i, 8);
-		diff |= a ^ b;
+	if (n >= 8) {
+		for (; i + 8 <= n; i += 8) {
+			memcpy(&a, p + i, 8);
+			memcpy(&b, lit + i, 8);
+			diff |= a ^ b;
+		}
+		if (i < n) { /* the last eight, overlapping */
+			memcpy(&a, p + n - 8, 8);
+			memcpy(&b, lit + n - 8, 8);
+			diff |= a ^ b;
+		}
+		return diff == 0;
+	}
+	if (n >= 4) { /* the first four and the last four */
+		memcpy(&x, p, 4);
+		memcpy(&y, lit, 4);
+		diff = x ^ y;
+		memcpy(&x, p + n - 4, 4);
+		memcpy(&y, lit + n - 4, 4);
+		return (diff | (x ^ y)) == 0;
 	}
 	for (; i < n; i++) {
 		diff |= (uint64_t) (p[i] ^ (unsigned char) lit[i]);
@@ -427,31 +474,42 @@ skip_key(const struct tz *z, size_t i)
 	return i < z->n && z->p[i] == ':' ? i + 1 : SIZE_MAX;
 }
 
-/* skip_key for the common compact key (a quoted name of up to eight
- * plain bytes, then a colon), inline; any other goes to skip_key. */
+/* skip_key for the common compact key (a quoted name of up to seven
+ * plain bytes, then a colon), inline and eight bytes at once where the
+ * host allows; any other goes to skip_key. */
 static inline size_t
 skip_key_fast(const struct tz *z, size_t i)
 {
-	size_t j = i + 1, stop = z->n - i > 10 ? i + 10 : 0;
+#ifdef SCP_SWAR
+	const unsigned char *p = z->p;
+	uint64_t w, f;
+	size_t j;
 
-	if (stop != 0 && z->p[i] == '"') {
-		while (j < stop && tz_plain[z->p[j]]) {
-			j++;
-		}
-		if (j < stop && z->p[j] == '"' && z->p[j + 1] == ':') {
-			return j + 2;
+	if (z->n - i > 9 && p[i] == '"') {
+		memcpy(&w, p + i + 1, 8);
+		if ((f = plain_flags(w)) != 0) {
+			j = first_flagged(i + 1, f);
+			if (p[j] == '"' && p[j + 1] == ':') {
+				return j + 2;
+			}
 		}
 	}
+#endif
 	return skip_key(z, i);
 }
 
-/* A scalar at p[i] (not a container); returns where it ends, or SIZE_MAX. */
-static size_t
+/* A scalar at p[i] (not a container, i < n); returns where it ends, or
+ * SIZE_MAX. Numbers first: most of a typical payload's values. */
+static inline size_t
 skip_scalar(const struct tz *z, size_t i)
 {
+	unsigned char c = z->p[i];
 	int esc;
 
-	switch (z->p[i]) {
+	if ((unsigned) (c - '0') < 10 || c == '-') {
+		return scan_number(z->p, z->n, i);
+	}
+	switch (c) {
 	case '"':
 		i = scan_string(z, i + 1, &esc);
 		return i == SIZE_MAX ? i : i + 1;
@@ -462,7 +520,7 @@ skip_scalar(const struct tz *z, size_t i)
 	case 'n':
 		return skip_word(z, i, "null", 4);
 	default:
-		return scan_number(z, i);
+		return SIZE_MAX;
 	}
 }
 
@@ -476,24 +534,29 @@ static int
 tz_skip(struct tz *z)
 {
 	const unsigned char *p = z->p;
-	size_t i = z->i;
+	const size_t n = z->n;
+	size_t i = z->i, j;
 	uint64_t objs = 0;
-	int depth = 0;
+	int depth = 0, room = SCP_MAX_DEPTH - z->depth;
+	unsigned char c;
 
 	for (;;) {
-		/* a value */
-		i = blanks_end(z, i);
-		if (i >= z->n) {
+		/* a value: numbers first (most of a typical payload's values);
+		 * blanks are rare, so one compare rules them out */
+		if (i >= n) {
 			return -1;
 		}
-		if (p[i] == '{' || p[i] == '[') {
-			if (z->depth + depth + 1 > SCP_MAX_DEPTH) {
+		c = p[i];
+		if ((unsigned) (c - '0') < 10) {
+			i = scan_unsigned(p, n, i);
+		} else if (c == '{' || c == '[') {
+			if (depth >= room) {
 				return -1;
 			}
-			objs = objs << 1 | (p[i] == '{');
+			objs = objs << 1 | (c == '{');
 			depth++;
 			i = blanks_end(z, i + 1);
-			if (i >= z->n || p[i] != (objs & 1 ? '}' : ']')) {
+			if (i >= n || p[i] != (objs & 1 ? '}' : ']')) {
 				if ((objs & 1)
 				    && (i = skip_key_fast(z, i)) == SIZE_MAX) {
 					return -1;
@@ -503,35 +566,45 @@ tz_skip(struct tz *z)
 			objs >>= 1;
 			depth--;
 			i++;
-		} else if ((i = skip_scalar(z, i)) == SIZE_MAX) {
+		} else if (c <= ' ') {
+			if ((j = blanks_end(z, i)) == i) {
+				return -1;
+			}
+			i = j;
+			continue;
+		} else {
+			i = skip_scalar(z, i);
+		}
+		if (i == SIZE_MAX) {
 			return -1;
 		}
-		/* after a value: the containers it closes, then a comma */
+		/* after a value: a comma (most), the containers it closes */
 		for (;;) {
 			if (depth == 0) {
 				z->i = i;
 				return 0;
 			}
-			i = blanks_end(z, i);
-			if (i >= z->n) {
+			if (i >= n) {
 				return -1;
 			}
-			/* most values are followed by a comma */
-			if (p[i] != ',') {
-				if (p[i] != (objs & 1 ? '}' : ']')) {
+			c = p[i];
+			if (c == ',') {
+				i++;
+				if ((objs & 1)
+				    && (i = skip_key_fast(z, i)) == SIZE_MAX) {
 					return -1;
 				}
+				break;
+			}
+			if (c == (objs & 1 ? '}' : ']')) {
 				objs >>= 1;
 				depth--;
 				i++;
-				continue;
-			}
-			i++;
-			if ((objs & 1)
-			    && (i = skip_key_fast(z, i)) == SIZE_MAX) {
+			} else if (c > ' ' || (j = blanks_end(z, i)) == i) {
 				return -1;
+			} else {
+				i = j;
 			}
-			break;
 		}
 	}
 }
