@@ -16,21 +16,14 @@
  * alive that the next ones would come from malloc (a sixteenth short of
  * it) is pressure. Blocks do not count: a socket gathers its own frames
  * into one, and those held by stalled sockets would keep the pressure on
- * for good. */
+ * for good. A busy worker's turn gathers into a block for about every
+ * socket that had more than a small buffer's worth, and frees them all
+ * after writing: with fewer kept, malloc gave the rest back to the system
+ * and faulted them in again every turn (37,000 page faults in 5 s of the
+ * many-channels echo). What the lists keep beyond a busy moment goes back
+ * to malloc on the next rbuf_pool_trim calls. */
 #define RBUF_SMALL_KEEP 1024
-#define RBUF_BLOCK_KEEP 64
-/* Under AddressSanitizer every buffer goes back to malloc, so that a use
- * after the last unref is still caught. */
-#if defined(__SANITIZE_ADDRESS__)
-#define RBUF_NO_POOL 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RBUF_NO_POOL 1
-#endif
-#endif
-#ifndef RBUF_NO_POOL
-#define RBUF_NO_POOL 0
-#endif
+#define RBUF_BLOCK_KEEP 1024
 
 enum rbuf_kind { RBUF_EXACT, RBUF_SMALL, RBUF_BLOCKS };
 
@@ -44,14 +37,15 @@ struct rbuf_pool {
 	unsigned n;
 	unsigned keep;
 	unsigned alive; /* buffers of this size in use */
+	unsigned low;   /* the fewest held since the last rbuf_pool_trim */
 	uint32_t cap;
 	uint32_t kind;
 };
 
 static struct rbuf_pool small
-    = { NULL, 0, RBUF_SMALL_KEEP, 0, RBUF_SMALL_MAX, RBUF_SMALL };
+    = { NULL, 0, RBUF_SMALL_KEEP, 0, 0, RBUF_SMALL_MAX, RBUF_SMALL };
 static struct rbuf_pool blocks
-    = { NULL, 0, RBUF_BLOCK_KEEP, 0, RBUF_BLOCK_ROOM, RBUF_BLOCKS };
+    = { NULL, 0, RBUF_BLOCK_KEEP, 0, 0, RBUF_BLOCK_ROOM, RBUF_BLOCKS };
 
 static struct rbuf *
 pool_take(struct rbuf_pool *p)
@@ -62,7 +56,9 @@ pool_take(struct rbuf_pool *p)
 	if (p->head != NULL) {
 		b = (struct rbuf *) p->head;
 		p->head = p->head->next;
-		p->n--;
+		if (--p->n < p->low) {
+			p->low = p->n;
+		}
 	} else {
 		b = mem_alloc(sizeof(*b) + p->cap);
 	}
@@ -77,7 +73,7 @@ pool_give(struct rbuf_pool *p, struct rbuf *b)
 	struct rbuf_free *f = (struct rbuf_free *) b;
 
 	p->alive--;
-	if (RBUF_NO_POOL || p->n >= p->keep) {
+	if (!RBUF_POOLED || p->n >= p->keep) {
 		mem_free(b);
 		return;
 	}
@@ -86,16 +82,32 @@ pool_give(struct rbuf_pool *p, struct rbuf *b)
 	p->n++;
 }
 
+/* Frees up to n of what p holds. */
 static void
-pool_fini(struct rbuf_pool *p)
+pool_drop(struct rbuf_pool *p, unsigned n)
 {
-	while (p->head != NULL) {
+	while (n-- > 0 && p->head != NULL) {
 		struct rbuf_free *f = p->head;
 
 		p->head = f->next;
+		p->n--;
 		mem_free(f);
 	}
-	p->n = 0;
+}
+
+static void
+pool_fini(struct rbuf_pool *p)
+{
+	pool_drop(p, p->n);
+	p->low = 0;
+}
+
+/* What p held all along since the last trim was not needed: free it. */
+static void
+pool_trim(struct rbuf_pool *p)
+{
+	pool_drop(p, p->low);
+	p->low = p->n;
 }
 
 /* A buffer of exactly cap bytes, outside the free lists. Lengths are 32
@@ -157,6 +169,19 @@ rbuf_pool_fini(void)
 {
 	pool_fini(&small);
 	pool_fini(&blocks);
+}
+
+void
+rbuf_pool_trim(void)
+{
+	pool_trim(&small);
+	pool_trim(&blocks);
+}
+
+size_t
+rbuf_pool_held(void)
+{
+	return small.n + blocks.n;
 }
 
 struct rbuf *

@@ -13,6 +13,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Under AddressSanitizer every buffer goes back to malloc, so that a use
+ * after the last unref is still caught: RBUF_POOLED is 0. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RBUF_POOLED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RBUF_POOLED 0
+#endif
+#endif
+#ifndef RBUF_POOLED
+#define RBUF_POOLED 1
+#endif
+
 /* The size of a block (rbuf_block), header included. */
 #define RBUF_BLOCK 4096
 
@@ -54,6 +67,13 @@ rbuf_ref(struct rbuf *b)
 void rbuf_unref(struct rbuf *b);
 /* Frees the buffers and blocks kept for reuse (at exit). */
 void rbuf_pool_fini(void);
+/* Frees what the free lists held all along since the previous call: a
+ * worker calls it every second, so that a busy moment's buffers do not
+ * stay once it is over. */
+void rbuf_pool_trim(void);
+/* How many buffers and blocks the free lists hold (always 0 in the
+ * sanitizer build, which keeps none). */
+size_t rbuf_pool_held(void);
 /* 1 when so many small buffers are alive that the next ones would come
  * from malloc rather than the free list: a holder that can release some
  * (a worker writing what it queued) should do so now. The same in every

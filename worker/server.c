@@ -27,6 +27,7 @@
 #define SERVER_SCRATCH         (64 * 1024)
 #define SERVER_ACCEPT_PAUSE_MS 100
 #define SERVER_TRIM_BYTES      (256 * 1024)
+#define SERVER_POOL_TRIM_MS    1000
 
 uint64_t
 server_now(void)
@@ -244,6 +245,10 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = server_now();
 
 	twheel_advance(&s->wheel, now, on_wheel, &now);
+	if (now - s->pool_trimmed >= SERVER_POOL_TRIM_MS) {
+		rbuf_pool_trim();
+		s->pool_trimmed = now;
+	}
 }
 
 /* Writes host ":" port to out (n bytes), or "" if it does not fit; no

@@ -77,6 +77,7 @@ struct server {
 	uint8_t id_pool[SERVER_ID_POOL];
 	uint32_t id_pool_left;
 	uint64_t now; /* server_now() at the start of the current callback */
+	uint64_t pool_trimmed; /* when rbuf_pool_trim last ran */
 	struct server_stats stats;
 };
 

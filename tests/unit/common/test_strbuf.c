@@ -121,6 +121,41 @@ START_TEST(test_rbuf_pool_pressure)
 }
 END_TEST
 
+/* The free lists keep what a busy moment released, and a trim frees
+ * only what stayed unused since the previous one: what was taken back in
+ * between stays. The sanitizer build keeps nothing. */
+START_TEST(test_rbuf_pool_trim)
+{
+	enum { N = 10 };
+	struct rbuf *v[N];
+	size_t keep = RBUF_POOLED ? N : 0;
+	int i;
+
+	rbuf_pool_fini();
+	rbuf_pool_trim();
+	for (i = 0; i < N; i++) {
+		v[i] = i % 2 ? rbuf_block(200) : rbuf_new(10);
+	}
+	for (i = 0; i < N; i++) {
+		rbuf_unref(v[i]);
+	}
+	ck_assert_uint_eq(rbuf_pool_held(), keep);
+	rbuf_pool_trim(); /* released after the last trim: kept */
+	ck_assert_uint_eq(rbuf_pool_held(), keep);
+	for (i = 0; i < 3; i++) {
+		v[i] = rbuf_block(200); /* three of the five blocks */
+	}
+	for (i = 0; i < 3; i++) {
+		rbuf_unref(v[i]);
+	}
+	rbuf_pool_trim(); /* the seven not taken since go */
+	ck_assert_uint_eq(rbuf_pool_held(), RBUF_POOLED ? 3 : 0);
+	rbuf_pool_trim(); /* then the rest */
+	ck_assert_uint_eq(rbuf_pool_held(), 0);
+	rbuf_pool_fini();
+}
+END_TEST
+
 /* A block is empty with room for a socket's frames; one larger than a
  * block is exactly as large as asked; an empty buffer for a few bytes is
  * small. Each goes back to its own free list: a reused buffer has the
@@ -179,6 +214,7 @@ main(void)
 	tcase_add_test(tc, test_steal);
 	tcase_add_test(tc, test_rbuf_refs);
 	tcase_add_test(tc, test_rbuf_pool_pressure);
+	tcase_add_test(tc, test_rbuf_pool_trim);
 	tcase_add_test(tc, test_rbuf_blocks);
 	suite_add_tcase(s, tc);
 	return unit_run(s);
