@@ -474,27 +474,26 @@ skip_key(const struct tz *z, size_t i)
 	return i < z->n && z->p[i] == ':' ? i + 1 : SIZE_MAX;
 }
 
-/* skip_key for the common compact key (a quoted name of up to seven
- * plain bytes, then a colon), inline and eight bytes at once where the
- * host allows; any other goes to skip_key. */
+/* skip_key for the common compact key (a quoted name of up to eight
+ * plain bytes, then a colon), inline; any other goes to skip_key. Byte by
+ * byte on purpose: the loop's branches are predicted, so the next loads
+ * need not wait for this one. An eight-byte load with a bit trick (as
+ * plain_end_long does) puts its latency on the path to every later byte:
+ * it took a loop over agbench's payload from 38 to 58 ns, in fewer
+ * instructions. */
 static inline size_t
 skip_key_fast(const struct tz *z, size_t i)
 {
-#ifdef SCP_SWAR
-	const unsigned char *p = z->p;
-	uint64_t w, f;
-	size_t j;
+	size_t j = i + 1, stop = z->n - i > 10 ? i + 10 : 0;
 
-	if (z->n - i > 9 && p[i] == '"') {
-		memcpy(&w, p + i + 1, 8);
-		if ((f = plain_flags(w)) != 0) {
-			j = first_flagged(i + 1, f);
-			if (p[j] == '"' && p[j + 1] == ':') {
-				return j + 2;
-			}
+	if (stop != 0 && z->p[i] == '"') {
+		while (j < stop && tz_plain[z->p[j]]) {
+			j++;
+		}
+		if (j < stop && z->p[j] == '"' && z->p[j + 1] == ':') {
+			return j + 2;
 		}
 	}
-#endif
 	return skip_key(z, i);
 }
 
