@@ -403,15 +403,74 @@ server_send(struct floor *f, char phase, size_t n)
 	return t * 1e6 / ((double) f->o.rounds * f->o.pairs);
 }
 
+/* What a timed server phase does with an event on one of its sockets
+ * (tag: its epoll tag); returns 1 when the phase is over. */
+typedef int (*phase_event)(struct floor *f, int ep, uint64_t tag, void *arg);
+
+/* Runs a server phase on ep (closed after it): tells the clients to start
+ * it, then hands every event to on_event until the phase is over,
+ * watching the control socket for a clients' process that ended. Returns
+ * the CPU seconds it took. */
+static double
+timed_phase(
+    struct floor *f, int ep, char phase, phase_event on_event, void *arg)
+{
+	struct epoll_event evs[FLOOR_EVENTS];
+	int over = 0;
+	double t;
+
+	ep_add(ep, f->ctl, TAG_CTL);
+	ctl_put(f->ctl, phase);
+	t = cpu_now();
+	while (!over) {
+		int n = epoll_wait(ep, evs, FLOOR_EVENTS, -1);
+
+		for (int k = 0; k < n && !over; k++) {
+			if (evs[k].data.u64 == TAG_CTL) {
+				check_clients(f, ep);
+			} else {
+				over = on_event(f, ep, evs[k].data.u64, arg);
+			}
+		}
+	}
+	t = cpu_now() - t;
+	ctl_get(f->ctl);
+	close(ep);
+	return t;
+}
+
+struct echo_count {
+	size_t left, reads;
+};
+
+/* echo: what a socket sent comes back. */
+static int
+echo_event(struct floor *f, int ep, uint64_t tag, void *arg)
+{
+	struct echo_count *e = arg;
+	int fd = f->srv[tag];
+	ssize_t r = read(fd, f->buf, FLOOR_BUF);
+
+	(void) ep;
+	if (r > 0) {
+		send_all(fd, f->buf, (size_t) r);
+		e->left -= (size_t) r;
+		e->reads++;
+	} else if (r == 0) {
+		fprintf(stderr, "agfloor: a client closed\n");
+		exit(1);
+	}
+	return e->left == 0;
+}
+
 /* echo: read what is there, write it back; the CPU per read, and the
  * bytes a read brought (*bytes). */
 static double
 server_echo(struct floor *f, double *bytes)
 {
-	struct epoll_event evs[FLOOR_EVENTS];
-	size_t left
+	size_t total
 	    = (size_t) f->o.pairs * f->o.rounds * f->o.size * f->o.batch;
-	size_t total = left, reads = 0;
+	struct echo_count e = { total, 0 };
 	int ep = ep_new();
 	double t;
 
@@ -419,37 +478,9 @@ server_echo(struct floor *f, double *bytes)
 		set_nonblock(f->srv[i]);
 		ep_add(ep, f->srv[i], (uint64_t) i);
 	}
-	ep_add(ep, f->ctl, TAG_CTL);
-	ctl_put(f->ctl, 'e');
-	t = cpu_now();
-	while (left > 0) {
-		int n = epoll_wait(ep, evs, FLOOR_EVENTS, -1);
-
-		for (int k = 0; k < n; k++) {
-			int fd;
-			ssize_t r;
-
-			if (evs[k].data.u64 == TAG_CTL) {
-				check_clients(f, ep);
-				continue;
-			}
-			fd = f->srv[evs[k].data.u64];
-			r = read(fd, f->buf, FLOOR_BUF);
-			if (r > 0) {
-				send_all(fd, f->buf, (size_t) r);
-				left -= (size_t) r;
-				reads++;
-			} else if (r == 0) {
-				fprintf(stderr, "agfloor: a client closed\n");
-				exit(1);
-			}
-		}
-	}
-	t = cpu_now() - t;
-	ctl_get(f->ctl);
-	close(ep);
-	*bytes = (double) total / (double) reads;
-	return t * 1e6 / (double) reads;
+	t = timed_phase(f, ep, 'e', echo_event, &e);
+	*bytes = (double) total / (double) e.reads;
+	return t * 1e6 / (double) e.reads;
 }
 
 /* A storm connection's turn on the server (state: the bytes it sent so
@@ -480,44 +511,40 @@ storm_serve(struct floor *f, int ep, int fd, int *state)
 	return 1;
 }
 
+struct storm_count {
+	int *state;
+	int done;
+};
+
+/* storm: new connections on the listener, then each one's turns. */
+static int
+storm_event(struct floor *f, int ep, uint64_t tag, void *arg)
+{
+	struct storm_count *c = arg;
+	int fd;
+
+	if (tag != TAG_LISTENER) {
+		c->done += storm_serve(f, ep, (int) tag, c->state);
+		return c->done >= f->o.storm;
+	}
+	while ((fd = accept4(f->lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0) {
+		c->state[checked_fd(fd, "accept4")] = 0;
+		ep_add(ep, fd, (uint64_t) fd);
+	}
+	return 0;
+}
+
 static double
 server_storm(struct floor *f)
 {
-	struct epoll_event evs[FLOOR_EVENTS];
-	int ep = ep_new(), done = 0, fd;
-	int *state = mem_calloc(FLOOR_MAX_FD, sizeof(int));
+	struct storm_count c = { mem_calloc(FLOOR_MAX_FD, sizeof(int)), 0 };
+	int ep = ep_new();
 	double t;
 
 	set_nonblock(f->lfd);
 	ep_add(ep, f->lfd, TAG_LISTENER);
-	ep_add(ep, f->ctl, TAG_CTL);
-	ctl_put(f->ctl, 't');
-	t = cpu_now();
-	while (done < f->o.storm) {
-		int n = epoll_wait(ep, evs, FLOOR_EVENTS, -1);
-
-		for (int k = 0; k < n; k++) {
-			if (evs[k].data.u64 == TAG_CTL) {
-				check_clients(f, ep);
-				continue;
-			}
-			if (evs[k].data.u64 != TAG_LISTENER) {
-				done += storm_serve(
-				    f, ep, (int) evs[k].data.u64, state);
-				continue;
-			}
-			while (
-			    (fd = accept4(f->lfd, NULL, NULL, SOCK_NONBLOCK))
-			    >= 0) {
-				state[checked_fd(fd, "accept4")] = 0;
-				ep_add(ep, fd, (uint64_t) fd);
-			}
-		}
-	}
-	t = cpu_now() - t;
-	ctl_get(f->ctl);
-	close(ep);
-	mem_free(state);
+	t = timed_phase(f, ep, 't', storm_event, &c);
+	mem_free(c.state);
 	return t * 1e6 / (double) f->o.storm;
 }
 
