@@ -19,9 +19,9 @@
  * for good. A busy worker's turn gathers into a block for about every
  * socket that had more than a small buffer's worth, and frees them all
  * after writing: with fewer kept, malloc gave the rest back to the system
- * and faulted them in again every turn (37,000 page faults in 5 s of the
- * many-channels echo). What the lists keep beyond a busy moment goes back
- * to malloc on the next rbuf_pool_trim calls. */
+ * and faulted them in again every turn (37,000-45,000 page faults in 5 s
+ * of the many-channels echo). What the lists keep beyond a busy moment goes
+ * back to malloc on the next rbuf_pool_trim calls. */
 #define RBUF_SMALL_KEEP 1024
 #define RBUF_BLOCK_KEEP 1024
 
@@ -82,32 +82,33 @@ pool_give(struct rbuf_pool *p, struct rbuf *b)
 	p->n++;
 }
 
-/* Frees up to n of what p holds. */
+/* What p held all along since the last trim was not needed: free it.
+ * Those are the deepest entries of the list (it is a stack), so the ones
+ * used since, still warm in the cache, stay. */
 static void
-pool_drop(struct rbuf_pool *p, unsigned n)
+pool_trim(struct rbuf_pool *p)
 {
-	while (n-- > 0 && p->head != NULL) {
-		struct rbuf_free *f = p->head;
+	struct rbuf_free **keep = &p->head;
+	unsigned drop = p->low;
 
-		p->head = f->next;
+	for (unsigned i = p->n - drop; i > 0; i--) {
+		keep = &(*keep)->next;
+	}
+	while (drop-- > 0) {
+		struct rbuf_free *f = *keep;
+
+		*keep = f->next;
 		p->n--;
 		mem_free(f);
 	}
+	p->low = p->n;
 }
 
 static void
 pool_fini(struct rbuf_pool *p)
 {
-	pool_drop(p, p->n);
-	p->low = 0;
-}
-
-/* What p held all along since the last trim was not needed: free it. */
-static void
-pool_trim(struct rbuf_pool *p)
-{
-	pool_drop(p, p->low);
 	p->low = p->n;
+	pool_trim(p);
 }
 
 /* A buffer of exactly cap bytes, outside the free lists. Lengths are 32

@@ -362,8 +362,9 @@ number_rest(const unsigned char *p, size_t n, size_t i)
 	return i;
 }
 
-/* Where the number whose first digit is p[i] ends, or SIZE_MAX. An
- * integer, the common case, is found inline. */
+/* Where the number whose first digit should be p[i] ends, or SIZE_MAX
+ * (also when p[i] is no digit). An integer, the common case, is found
+ * inline. */
 static inline size_t
 scan_unsigned(const unsigned char *p, size_t n, size_t i)
 {
@@ -529,6 +530,9 @@ skip_scalar(const struct tz *z, size_t i)
  * bit per level (1: an object), at most SCP_MAX_DEPTH in all. A publish's
  * payload is such a value: this is the many-channels echo's inner loop.
  */
+/* The nesting of tz_skip is a bit per level in a 64-bit word. */
+_Static_assert(SCP_MAX_DEPTH <= 64, "tz_skip keeps a bit per level");
+
 static int
 tz_skip(struct tz *z)
 {

@@ -127,7 +127,7 @@ END_TEST
 START_TEST(test_rbuf_pool_trim)
 {
 	enum { N = 10 };
-	struct rbuf *v[N];
+	struct rbuf *v[N], *used[3];
 	size_t keep = RBUF_POOLED ? N : 0;
 	int i;
 
@@ -144,13 +144,25 @@ START_TEST(test_rbuf_pool_trim)
 	ck_assert_uint_eq(rbuf_pool_held(), keep);
 	for (i = 0; i < 3; i++) {
 		v[i] = rbuf_block(200); /* three of the five blocks */
+		used[i] = v[i];
 	}
 	for (i = 0; i < 3; i++) {
 		rbuf_unref(v[i]);
 	}
 	rbuf_pool_trim(); /* the seven not taken since go */
 	ck_assert_uint_eq(rbuf_pool_held(), RBUF_POOLED ? 3 : 0);
-	rbuf_pool_trim(); /* then the rest */
+	for (i = 0; i < 3 && RBUF_POOLED; i++) {
+		/* the kept blocks are the three used since */
+		v[i] = rbuf_block(200);
+		ck_assert(
+		    v[i] == used[0] || v[i] == used[1] || v[i] == used[2]);
+	}
+	for (i = 0; i < 3 && RBUF_POOLED; i++) {
+		rbuf_unref(v[i]);
+	}
+	rbuf_pool_trim(); /* taken since: all three stay */
+	ck_assert_uint_eq(rbuf_pool_held(), RBUF_POOLED ? 3 : 0);
+	rbuf_pool_trim(); /* then go */
 	ck_assert_uint_eq(rbuf_pool_held(), 0);
 	rbuf_pool_fini();
 }
