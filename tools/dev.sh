@@ -159,6 +159,9 @@ suite() {
 	before=$failed
 	runner "$log" meson test -C "$dir" --print-errorlogs
 	grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Fail|Timeout):' "$log" || true
+	# A failing test's own output (--print-errorlogs), for the CI log.
+	{ sed -n '/^>>> /,/^Summary of Failures:/p' "$log" |
+		grep -v '^Summary of Failures:' | head -n 200; } || true
 	count "$log" '^Ok: *\([0-9]*\).*' '^Fail: *\([0-9]*\).*'
 	count "$log" '^NONE\(x\)$' '^Timeout: *\([0-9]*\).*'
 	settle "$log" "$before"
@@ -173,7 +176,9 @@ suite() {
 	grep -E '^(not ok|# (tests|pass|fail|skipped))' "$log" || true
 	count "$log" '^# pass \([0-9]*\)$' '^# fail \([0-9]*\)$'
 	if grep -q '^not ok' "$log"; then
-		sed -n '/^not ok/,/^  \.\.\.$/p' "$log" | head -n 200
+		# The failing subtests (indented, before their suite) and the
+		# suites, each with its error.
+		sed -n '/^ *not ok/,/^ *\.\.\.$/p' "$log" | head -n 200 || true
 	fi
 	settle "$log" "$before"
 }
