@@ -129,40 +129,34 @@ exact(size_t cap)
 	return b;
 }
 
-struct rbuf *
-rbuf_new(size_t len)
+/* b, owned by its caller, holding len bytes. */
+static struct rbuf *
+owned(struct rbuf *b, size_t len)
 {
-	struct rbuf *b
-	    = len <= RBUF_SMALL_MAX ? pool_take(&small) : exact(len);
-
 	b->refs = 1;
 	b->len = (uint32_t) len;
 	return b;
 }
 
 struct rbuf *
+rbuf_new(size_t len)
+{
+	return owned(
+	    len <= RBUF_SMALL_MAX ? pool_take(&small) : exact(len), len);
+}
+
+struct rbuf *
 rbuf_block(size_t need)
 {
-	struct rbuf *b
-	    = need <= RBUF_BLOCK_ROOM ? pool_take(&blocks) : exact(need);
-
-	b->refs = 1;
-	b->len = 0;
-	return b;
+	return owned(
+	    need <= RBUF_BLOCK_ROOM ? pool_take(&blocks) : exact(need), 0);
 }
 
 struct rbuf *
 rbuf_empty(size_t need)
 {
-	struct rbuf *b;
-
-	if (need > RBUF_SMALL_MAX) {
-		return rbuf_block(need);
-	}
-	b = pool_take(&small);
-	b->refs = 1;
-	b->len = 0;
-	return b;
+	return need > RBUF_SMALL_MAX ? rbuf_block(need)
+	                             : owned(pool_take(&small), 0);
 }
 
 void

@@ -58,7 +58,7 @@ install_npm() {
 # PING fails the run.
 redis_dir=
 start_redis() {
-	local port=${AG_REDIS_PORT:-6399} last i pid
+	local port=${AG_REDIS_PORT:-6399} last pid
 	last=$((port + 20))
 	while [ "$port" -le "$last" ] && redis-cli -p "$port" ping >/dev/null 2>&1; do
 		port=$((port + 1))
@@ -68,7 +68,7 @@ start_redis() {
 	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
 		--dir "$redis_dir" --daemonize yes --pidfile "$redis_dir/redis.pid" \
 		--logfile "$redis_dir/redis.log" || true
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		[ -s "$redis_dir/redis.pid" ] && break
 		sleep 0.1
 	done

@@ -122,8 +122,8 @@ int conn_send(struct conn *c, struct rbuf *buf);
  * when the connection is closing or was just cut off for exceeding
  * socket_output_limit. */
 uint8_t *conn_reserve(struct conn *c, size_t n);
-/* Encodes a text frame with a copy of the bytes and queues it. Returns as
- * conn_send. */
+/* Writes a text frame of the n bytes at p into c's output (conn_reserve).
+ * Returns as conn_send. */
 int conn_send_text(struct conn *c, const char *p, size_t n);
 /* Writes as much queued output as the socket takes. Returns -1 if the
  * connection died (it is then on the reap list). */

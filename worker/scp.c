@@ -1222,12 +1222,8 @@ scp_put_publish(
 int
 scp_name_plain(const char *chan, size_t chan_len)
 {
-	for (size_t i = 0; i < chan_len; i++) {
-		if (!tz_plain[(unsigned char) chan[i]]) {
-			return 0;
-		}
-	}
-	return 1;
+	return plain_end((const unsigned char *) chan, chan_len, 0)
+	    == chan_len;
 }
 
 size_t

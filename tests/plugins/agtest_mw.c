@@ -80,23 +80,21 @@ decide(struct agplugin_action *a, int kind, const char *name, const char *text)
 	event_base_once(agplugin_base(host), -1, EV_TIMEOUT, later, v, &tv);
 }
 
+/* Whether the action's name starts with s (whole: is s). */
 static int
-name_starts(struct agplugin_action *a, const char *s)
+name_has(struct agplugin_action *a, const char *s, int whole)
 {
-	size_t n;
+	size_t n, len = strlen(s);
 	const char *name = agplugin_action_name(a, &n);
 
-	return name != NULL && n >= strlen(s)
-	    && memcmp(name, s, strlen(s)) == 0;
+	return name != NULL && (whole ? n == len : n >= len)
+	    && memcmp(name, s, len) == 0;
 }
 
 static int
 name_is(struct agplugin_action *a, const char *s)
 {
-	size_t n;
-	const char *name = agplugin_action_name(a, &n);
-
-	return name != NULL && n == strlen(s) && memcmp(name, s, n) == 0;
+	return name_has(a, s, 1);
 }
 
 static int
@@ -265,7 +263,7 @@ outbound_mw(struct agplugin_action *a, void *arg)
 		decide(a, BLOCK, NULL, NULL);
 		return;
 	}
-	if (!name_starts(a, "upper") || d == NULL || n < 2 || d[0] != '"') {
+	if (!name_has(a, "upper", 0) || d == NULL || n < 2 || d[0] != '"') {
 		decide(a, ALLOW, NULL, NULL);
 		return;
 	}
