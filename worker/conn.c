@@ -50,8 +50,8 @@ conn_open(struct server *s, int fd, const char *peer)
 	twheel_node_init(&c->timer);
 	chidx_list_init(&c->chans);
 	ws_reader_init(&c->wsr, (uint64_t) s->conf->max_payload);
-	event_assign(
-	    &c->ev, s->base, fd, EV_READ | EV_PERSIST, conn_on_event, c);
+	event_assign(&c->ev, s->base, fd, EV_READ | EV_PERSIST | EV_ET,
+	    conn_on_event, c);
 	event_priority_set(&c->ev, 0);
 	event_add(&c->ev, NULL);
 	c->ev_what = EV_READ;
@@ -121,7 +121,10 @@ control_frame(enum ws_opcode op, const uint8_t *p, size_t n)
 
 /* Registers c->ev for what c waits for: input unless paused, EV_WRITE
  * only while output is blocked (an idle socket is almost always
- * writable). */
+ * writable). Edge-triggered: epoll reports a socket once per arrival
+ * instead of polling it again on the next wait, so whoever stops reading
+ * before EAGAIN must come back by itself (conn_on_event), and adding the
+ * event again after a pause reports input that is already waiting. */
 static void
 update_events(struct conn *c)
 {
@@ -136,8 +139,8 @@ update_events(struct conn *c)
 	if (what == 0) {
 		return;
 	}
-	event_assign(
-	    &c->ev, c->srv->base, c->fd, what | EV_PERSIST, conn_on_event, c);
+	event_assign(&c->ev, c->srv->base, c->fd, what | EV_PERSIST | EV_ET,
+	    conn_on_event, c);
 	event_priority_set(&c->ev, 0);
 	event_add(&c->ev, NULL);
 }
@@ -752,7 +755,8 @@ drop_input(struct conn *c)
 	c->in_len = c->in_cap = 0;
 }
 
-/* One read; returns 1 to read again, 0 to stop. */
+/* One read; returns 1 to read again (the buffer filled, so more may be
+ * waiting), 0 when the socket is read dry or c is done. */
 static int
 read_once(struct conn *c)
 {
@@ -768,8 +772,10 @@ read_once(struct conn *c)
 		cap = c->in_cap;
 	}
 	n = read(c->fd, buf + off, cap - off);
-	if (n < 0
-	    && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+	if (n < 0 && errno == EINTR) {
+		return 1;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 		return 0;
 	}
 	if (n <= 0) {
@@ -799,10 +805,15 @@ conn_on_event(evutil_socket_t fd, short what, void *arg)
 	if (!(what & EV_READ)) {
 		return;
 	}
-	for (int i = 0;
-	     i < CONN_READS_PER_EVENT && c->state != CONN_DEAD && !c->paused;
-	     i++) {
+	for (int i = 0; c->state != CONN_DEAD && !c->paused; i++) {
 		if (!read_once(c)) {
+			break;
+		}
+		if (i + 1 == CONN_READS_PER_EVENT && c->state != CONN_DEAD
+		    && !c->paused) {
+			/* Not read dry, so no new edge will come: come back
+			 * after the other sockets of this turn. */
+			event_active(&c->ev, EV_READ, 0);
 			break;
 		}
 	}

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { IS_REFERENCE, useServer } from '../lib/harness.mjs';
+import { encodeFrame, OP } from '../lib/rawws.mjs';
 import {
 	assertServerServes, closeAll, connectOpen, publishPacket, subscribe, uniqueChannel,
 } from '../lib/scraw.mjs';
@@ -364,6 +365,31 @@ describe('pub/sub with the default configuration', () => {
 			assert.deepEqual(new Set(replies.map((r) => r.rid)), new Set(Array.from({ length: N / 2 }, (_, i) => 10 + 2 * i)));
 		} finally {
 			await closeAll(s1, s2, pub);
+		}
+	});
+
+	// 8 MiB in one write: far more than the worker reads for one socket in
+	// one event (8 reads of 64 KiB), so it must come back for the rest by
+	// itself; an edge-triggered socket gets no second notice for bytes
+	// that were already waiting.
+	test('an 8 MiB burst of publishes sent at once is read whole: every one answered', async () => {
+		const N = 6000;
+		const ch = uniqueChannel('burst');
+		const ws = await connectOpen(fx.server, { autoPong: true });
+		try {
+			const frames = [];
+			for (let i = 0; i < N; i++) {
+				const text = JSON.stringify({ event: '#publish', data: { channel: ch, data: { seq: i, pad: 'p'.repeat(1350) } }, cid: 10 + i });
+				frames.push(encodeFrame({ opcode: OP.TEXT, payload: text }));
+			}
+			const burst = Buffer.concat(frames);
+			assert.ok(burst.length > 8 * 1024 * 1024, `${burst.length} bytes`);
+			await ws.sendRaw(burst);
+			const replies = await ws.nextPackets(N, 20000);
+			assert.deepEqual(replies.map((r) => r.rid), Array.from({ length: N }, (_, i) => 10 + i));
+			assert.ok(replies.every((r) => r.error === undefined), JSON.stringify(replies.find((r) => r.error)));
+		} finally {
+			await closeAll(ws);
 		}
 	});
 
