@@ -240,6 +240,9 @@ setup_common(void)
 	memset(&A, 0, sizeof(A));
 	memset(&B, 0, sizeof(B));
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", free_port());
+	/* A test here once hung until its 60 s timeout (nng's close, we
+	 * think): if one does again, the log shows where. */
+	unit_watchdog(50);
 	pacer = event_new(base, -1, EV_PERSIST, on_pace, NULL);
 	event_add(pacer, &ten_ms);
 }
