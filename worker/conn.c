@@ -817,6 +817,14 @@ conn_on_event(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 	}
+	/* Output queued for this socket (the replies and deliveries its own
+	 * input made, and whatever others sent it earlier in the turn)
+	 * leaves now, while its state is hot in the caches, the kernel's
+	 * included; what others send it later in the turn leaves at the
+	 * turn's end, as for any other socket (server.c's flush). */
+	if (c->dirty && c->state != CONN_DEAD) {
+		conn_flush(c);
+	}
 	server_relieve(c->srv);
 }
 
