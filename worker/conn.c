@@ -811,9 +811,14 @@ conn_on_event(evutil_socket_t fd, short what, void *arg)
 		}
 		if (i + 1 == CONN_READS_PER_EVENT && c->state != CONN_DEAD
 		    && !c->paused) {
-			/* Not read dry, so no new edge will come: come back
-			 * after the other sockets of this turn. */
-			event_active(&c->ev, EV_READ, 0);
+			/* Not read dry, so no new edge will come. Adding the
+			 * event again makes epoll report the waiting bytes at
+			 * its next wait, after the other sockets and the
+			 * timers. (event_active would run it again in this
+			 * same pass: a peer that keeps the buffer full would
+			 * starve everything else.) */
+			event_del(&c->ev);
+			event_add(&c->ev, NULL);
 			break;
 		}
 	}
