@@ -167,7 +167,9 @@ broker_init(struct broker *b, const struct agconf *conf)
 	b->id = (uint32_t) conf->broker_id;
 	b->nworkers = (uint32_t) conf->workers;
 	b->base = event_base_new();
-	event_base_priority_init(b->base, 2);
+	/* One priority, as in the worker (server.c): the links' end-of-turn
+	 * flushes must not wait for a pass with no input. */
+	event_base_priority_init(b->base, 1);
 	chtab_init(&b->tab, b->nworkers);
 	b->sigterm = evsignal_new(b->base, SIGTERM, on_signal, b);
 	b->sigint = evsignal_new(b->base, SIGINT, on_signal, b);

@@ -210,7 +210,7 @@ server_relieve(struct server *s)
 	}
 }
 
-/* Runs once per loop turn after the I/O callbacks (lowest priority):
+/* Runs once per loop turn after the I/O callbacks (queued behind them):
  * writes the output they queued, coalesced, then frees closed sockets. */
 static void
 on_flush(evutil_socket_t fd, short what, void *arg)
@@ -469,7 +469,12 @@ server_init(struct server *s, const struct agconf *conf)
 	memset(s, 0, sizeof(*s));
 	s->conf = conf;
 	s->base = event_base_new();
-	event_base_priority_init(s->base, 2);
+	/* One priority. libevent runs a lower priority only in a pass where
+	 * no higher one ran, so a flush at a lower priority than the sockets
+	 * waited as long as any socket had input (a sustained load). At the
+	 * same priority the flush, activated by the first socket that
+	 * queues output, runs after every socket that pass reported. */
+	event_base_priority_init(s->base, 1);
 	s->scratch_size = SERVER_SCRATCH;
 	s->scratch = mem_alloc(s->scratch_size);
 	twheel_init(
@@ -481,9 +486,7 @@ server_init(struct server *s, const struct agconf *conf)
 	sb_init(&s->err);
 	s->ping_frame = conn_text_frame(ping, strlen(ping));
 	s->flush = event_new(s->base, -1, 0, on_flush, s);
-	event_priority_set(s->flush, 1);
 	s->tick = event_new(s->base, -1, EV_PERSIST, on_tick, s);
-	event_priority_set(s->tick, 0);
 	event_add(s->tick, &tick);
 	s->sigterm = evsignal_new(s->base, SIGTERM, on_signal, s);
 	s->sigint = evsignal_new(s->base, SIGINT, on_signal, s);
