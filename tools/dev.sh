@@ -17,7 +17,7 @@ top=$(pwd)
 debian_packages=(
 	build-essential pkg-config meson ninja-build cmake clang-format
 	libevent-dev libnng-dev libmsgpack-dev libssl-dev libhiredis-dev
-	check libjsmn-dev clang-14 libclang-rt-14-dev redis-server
+	check libjsmn-dev clang-14 libclang-rt-14-dev redis-server gdb
 )
 
 as_root() {

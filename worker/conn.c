@@ -52,7 +52,6 @@ conn_open(struct server *s, int fd, const char *peer)
 	ws_reader_init(&c->wsr, (uint64_t) s->conf->max_payload);
 	event_assign(&c->ev, s->base, fd, EV_READ | EV_PERSIST | EV_ET,
 	    conn_on_event, c);
-	event_priority_set(&c->ev, 0);
 	event_add(&c->ev, NULL);
 	c->ev_what = EV_READ;
 	c->close_deadline
@@ -141,7 +140,6 @@ update_events(struct conn *c)
 	}
 	event_assign(&c->ev, c->srv->base, c->fd, what | EV_PERSIST | EV_ET,
 	    conn_on_event, c);
-	event_priority_set(&c->ev, 0);
 	event_add(&c->ev, NULL);
 }
 

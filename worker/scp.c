@@ -524,14 +524,15 @@ skip_scalar(const struct tz *z, size_t i)
 	}
 }
 
+/* The nesting of tz_skip is a bit per level in a 64-bit word. */
+_Static_assert(SCP_MAX_DEPTH <= 64, "tz_skip keeps a bit per level");
+
 /*
  * Checks the value at z->i as the tokenizer would, for a value that is
  * only checked (z->quiet): no tokens and no recursion. The nesting is a
  * bit per level (1: an object), at most SCP_MAX_DEPTH in all. A publish's
  * payload is such a value: this is the many-channels echo's inner loop.
  */
-/* The nesting of tz_skip is a bit per level in a 64-bit word. */
-_Static_assert(SCP_MAX_DEPTH <= 64, "tz_skip keeps a bit per level");
 
 static int
 tz_skip(struct tz *z)

@@ -247,7 +247,9 @@ setup_common(void)
 	event_add(pacer, &ten_ms);
 }
 
-/* The program's usual base: I/O at priority 0, the flush at 1. */
+/* A base whose lowest priority is below the I/O's: the link's flush takes
+ * it. The programs run one priority (server.c, broker.c: a lower one
+ * waits for a pass with no input), which the other case checks. */
 static void
 setup_two_priorities(void)
 {
